@@ -1,0 +1,557 @@
+//! The app: routes, state, settings and documents assembled once, then served.
+//!
+//! [`App`] is the builder a user writes; [`App::build`] checks it (path templates,
+//! duplicate routes, missing state, the OpenAPI document) and returns an
+//! [`AppService`]: a cheap-to-clone `tower::Service` that can be handed to
+//! [`serve`](crate::serve), to a hand-written hyper loop, or mounted inside
+//! another tower or axum service.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use http::{Method, StatusCode};
+use tower::ServiceExt;
+use tower_service::Service;
+
+use crate::body::{Body, BoxError};
+use crate::endpoint::{BoxFuture, CatchPanic, ErasedHandler};
+use crate::error::{BuildError, HttpError};
+use crate::extract::{RequestContext, StateMap};
+use crate::limits::{limit_setters, Limits, Overrides};
+use crate::openapi::{ApiInfo, OpenApiBuilder};
+use crate::response::{IntoResponse, Response};
+use crate::router::{merge, BoxedService, LayerFn, Route, RouteRuntime, Router, Shared};
+
+/// A frontdesk application under construction.
+///
+/// ```
+/// use frontdesk::prelude::*;
+///
+/// async fn hello() -> Json<serde_json::Value> {
+///     Json(serde_json::json!({"message": "hello"}))
+/// }
+///
+/// let service = App::new().title("Hello API").route(Route::get("/hello", hello)).build().unwrap();
+/// # let _ = service;
+/// ```
+pub struct App {
+    router: Router,
+    states: StateMap,
+    pub(crate) overrides: Overrides,
+    info: ApiInfo,
+    openapi_path: Option<String>,
+    docs_path: Option<String>,
+    redirect_trailing_slash: bool,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        App::new()
+    }
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("routes", &self.router.routes).finish()
+    }
+}
+
+impl App {
+    /// An empty app: no routes, the default limits, the OpenAPI document at
+    /// `/openapi.json` and the docs page at `/docs`.
+    pub fn new() -> Self {
+        App {
+            router: Router::new(""),
+            states: StateMap::default(),
+            overrides: Overrides::default(),
+            info: ApiInfo::default(),
+            openapi_path: Some("/openapi.json".to_owned()),
+            docs_path: Some("/docs".to_owned()),
+            redirect_trailing_slash: true,
+        }
+    }
+
+    /// Adds a route (a [`Route`], or an endpoint made by the route macros).
+    pub fn route(mut self, route: impl Into<Route>) -> Self {
+        self.router = self.router.route(route);
+        self
+    }
+
+    /// Adds every route of `router`, under its prefix.
+    pub fn nest(mut self, router: Router) -> Self {
+        self.router = self.router.nest(router);
+        self
+    }
+
+    /// Gives the app a state value, extracted by handlers as [`State<T>`](crate::State).
+    /// One value per type; a later call replaces an earlier one.
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.states.insert(value);
+        self
+    }
+
+    /// Wraps every route in a tower layer (after routing: 404 and 405 answers
+    /// do not pass through it). To wrap the whole service, layer the
+    /// [`AppService`] returned by [`App::build`].
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower_layer::Layer<BoxedService> + Send + Sync + 'static,
+        L::Service: Service<http::Request<Body>, Response = Response, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
+    {
+        self.router = self.router.layer(layer);
+        self
+    }
+
+    /// The API's title in the OpenAPI document.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.info.title = title.into();
+        self
+    }
+
+    /// The API's version in the OpenAPI document (default `0.1.0`).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.info.version = version.into();
+        self
+    }
+
+    /// The API's description (Markdown) in the OpenAPI document.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.info.description = Some(description.into());
+        self
+    }
+
+    /// Mutable access to the OpenAPI `info`, servers and tags.
+    pub fn info_mut(&mut self) -> &mut ApiInfo {
+        &mut self.info
+    }
+
+    /// Serves the OpenAPI document at `path`, or not at all with `None`.
+    pub fn openapi_path(mut self, path: Option<&str>) -> Self {
+        self.openapi_path = path.map(str::to_owned);
+        self
+    }
+
+    /// Serves the docs page at `path`, or not at all with `None`.
+    pub fn docs_path(mut self, path: Option<&str>) -> Self {
+        self.docs_path = path.map(str::to_owned);
+        self
+    }
+
+    /// Trailing-slash policy. With `true` (the default, as in FastAPI), a
+    /// request for `/items/` when only `/items` exists (or the reverse) is
+    /// answered `307 Temporary Redirect` to the other form, query kept. With
+    /// `false`, paths match exactly and the other form is a 404.
+    pub fn redirect_trailing_slash(mut self, redirect: bool) -> Self {
+        self.redirect_trailing_slash = redirect;
+        self
+    }
+
+    limit_setters!();
+
+    /// The OpenAPI document this app would serve, as JSON.
+    pub fn openapi(&self) -> Result<serde_json::Value, BuildError> {
+        let routes = self.router.clone().flatten();
+        OpenApiBuilder::new(&self.info).build(&routes)
+    }
+
+    /// Checks the app and returns the service that serves it.
+    pub fn build(self) -> Result<AppService, BuildError> {
+        let App {
+            router,
+            states,
+            overrides,
+            info,
+            openapi_path,
+            docs_path,
+            redirect_trailing_slash,
+        } = self;
+        let mut routes = router.flatten();
+        let document = OpenApiBuilder::new(&info).build(&routes)?;
+        // Check that every route's state needs are met.
+        for route in &routes {
+            let mut doc = crate::openapi::OperationDoc::new_probe();
+            (route.describe)(&mut doc);
+            for (id, type_name) in doc.required_states() {
+                if !states.contains(*id) {
+                    return Err(BuildError::MissingState {
+                        method: route.method.to_string(),
+                        path: route.path.clone(),
+                        type_name,
+                    });
+                }
+            }
+        }
+        if let Some(path) = &openapi_path {
+            let bytes = Bytes::from(serde_json::to_vec(&document).map_err(|e| BuildError::OpenApi(e.to_string()))?);
+            routes.push(
+                Route::get(path, move || {
+                    let bytes = bytes.clone();
+                    async move {
+                        let mut response = Response::new(Body::from(bytes));
+                        response
+                            .headers_mut()
+                            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                        response
+                    }
+                })
+                .hidden(),
+            );
+        }
+        if let Some(path) = &docs_path {
+            let page = crate::docs::page(&info.title, openapi_path.as_deref().unwrap_or(""));
+            routes.push(Route::get(path, move || {
+                let page = page.clone();
+                async move { crate::response::Html(page).into_response() }
+            }).hidden());
+        }
+        let shared = Arc::new(Shared { states });
+        let base = overrides.apply(Limits::default());
+        let mut matcher = matchit::Router::new();
+        let mut paths: Vec<PathEntry> = Vec::new();
+        for route in routes {
+            let limits = merge(overrides, route.overrides).apply(base);
+            let index = match paths.iter().position(|p| p.template == route.path) {
+                Some(index) => index,
+                None => {
+                    matcher.insert(route.path.clone(), paths.len()).map_err(|e| {
+                        BuildError::InvalidRoute {
+                            method: route.method.to_string(),
+                            path: route.path.clone(),
+                            reason: e.to_string(),
+                        }
+                    })?;
+                    paths.push(PathEntry {
+                        template: route.path.clone(),
+                        param_names: Vec::new(),
+                        methods: Vec::new(),
+                    });
+                    paths.len() - 1
+                }
+            };
+            let entry = &mut paths[index];
+            if entry.methods.iter().any(|(m, _)| *m == route.method) {
+                return Err(BuildError::DuplicateRoute {
+                    method: route.method.to_string(),
+                    path: route.path,
+                });
+            }
+            let runtime = Arc::new(RouteRuntime {
+                path: route.path.clone(),
+                limits,
+                status: route.docs.status,
+                shared: shared.clone(),
+            });
+            let target = if route.layers.is_empty() {
+                Target::Direct(route.handler.clone())
+            } else {
+                let inner = BoxedService::new(HandlerService {
+                    handler: route.handler.clone(),
+                });
+                Target::Layered(apply_layers(inner, &route.layers))
+            };
+            entry.methods.push((route.method.clone(), Endpoint { runtime, target }));
+        }
+        for entry in &mut paths {
+            entry.param_names = param_names(&entry.template);
+        }
+        Ok(AppService {
+            inner: Arc::new(Inner {
+                matcher,
+                paths,
+                redirect_trailing_slash,
+            }),
+        })
+    }
+}
+
+fn apply_layers(inner: BoxedService, layers: &[LayerFn]) -> BoxedService {
+    // Route layers were added first and wrap innermost; router layers wrap them.
+    layers.iter().fold(inner, |service, layer| layer(service))
+}
+
+/// The names of a template's parameters, in order (`/a/{x}/{*rest}` → x, rest).
+pub(crate) fn param_names(template: &str) -> Vec<Arc<str>> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('}') else { break };
+        let name = after[..end].trim_start_matches('*');
+        if !name.is_empty() && !after.starts_with('{') {
+            names.push(Arc::from(name));
+        }
+        rest = &after[end + 1..];
+    }
+    names
+}
+
+struct PathEntry {
+    template: String,
+    param_names: Vec<Arc<str>>,
+    methods: Vec<(Method, Endpoint)>,
+}
+
+struct Endpoint {
+    runtime: Arc<RouteRuntime>,
+    target: Target,
+}
+
+enum Target {
+    Direct(Arc<dyn ErasedHandler>),
+    Layered(BoxedService),
+}
+
+struct Inner {
+    matcher: matchit::Router<usize>,
+    paths: Vec<PathEntry>,
+    redirect_trailing_slash: bool,
+}
+
+/// A built app: a `tower::Service` for `http::Request<B>` with any body `B`.
+/// Cloning is cheap (one `Arc`).
+#[derive(Clone)]
+pub struct AppService {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for AppService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppService")
+            .field("paths", &self.inner.paths.iter().map(|p| &p.template).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// Where a layered route finds the request's route context.
+#[derive(Clone)]
+struct RouteCall {
+    params: Vec<(Arc<str>, String)>,
+    runtime: Arc<RouteRuntime>,
+}
+
+/// The innermost service of a layered route: extracts and runs the handler.
+#[derive(Clone)]
+struct HandlerService {
+    handler: Arc<dyn ErasedHandler>,
+}
+
+impl Service<http::Request<Body>> for HandlerService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let (mut parts, body) = request.into_parts();
+        let Some(call) = parts.extensions.remove::<RouteCall>() else {
+            return Box::pin(async { Ok(HttpError::internal("layered route lost its context").into_response()) });
+        };
+        let ctx = RequestContext::new(parts, call.params, call.runtime);
+        let future = self.handler.call(ctx, body);
+        Box::pin(async move { Ok(future.await) })
+    }
+}
+
+impl AppService {
+    /// Answers one request. Every error is a response: the service never fails.
+    pub async fn handle(&self, request: http::Request<Body>) -> Response {
+        self.dispatch(request).await
+    }
+
+    fn dispatch(&self, request: http::Request<Body>) -> BoxFuture<Response> {
+        let inner = &self.inner;
+        let path = request.uri().path();
+        let matched = match inner.matcher.at(path) {
+            Ok(m) => m,
+            Err(_) => return Box::pin(std::future::ready(self.not_found(&request))),
+        };
+        let entry = &inner.paths[*matched.value];
+        let method = request.method();
+        let is_head = method == Method::HEAD;
+        let endpoint = entry
+            .methods
+            .iter()
+            .find(|(m, _)| m == method)
+            .or_else(|| {
+                is_head
+                    .then(|| entry.methods.iter().find(|(m, _)| m == Method::GET))
+                    .flatten()
+            });
+        let Some((_, endpoint)) = endpoint else {
+            return Box::pin(std::future::ready(method_not_allowed(entry)));
+        };
+        let params: Vec<(Arc<str>, String)> = if entry.param_names.is_empty() {
+            Vec::new()
+        } else {
+            matched
+                .params
+                .iter()
+                .map(|(name, value)| {
+                    let name = entry
+                        .param_names
+                        .iter()
+                        .find(|n| &***n == name)
+                        .cloned()
+                        .unwrap_or_else(|| Arc::from(name));
+                    let value = percent_encoding::percent_decode_str(value)
+                        .decode_utf8_lossy()
+                        .into_owned();
+                    (name, value)
+                })
+                .collect()
+        };
+        let runtime = endpoint.runtime.clone();
+        let (parts, body) = request.into_parts();
+        let future: BoxFuture<Response> = match &endpoint.target {
+            Target::Direct(handler) => {
+                let ctx = RequestContext::new(parts, params, runtime.clone());
+                handler.call(ctx, body)
+            }
+            Target::Layered(service) => {
+                let mut request = http::Request::from_parts(parts, body);
+                request.extensions_mut().insert(RouteCall {
+                    params,
+                    runtime: runtime.clone(),
+                });
+                let service = service.clone();
+                Box::pin(async move {
+                    match service.oneshot(request).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    }
+                })
+            }
+        };
+        Box::pin(finish(CatchPanic::new(future), runtime, is_head))
+    }
+
+    fn not_found<B>(&self, request: &http::Request<B>) -> Response {
+        if self.inner.redirect_trailing_slash {
+            let path = request.uri().path();
+            let other = if path.len() > 1 && path.ends_with('/') {
+                path.trim_end_matches('/').to_owned()
+            } else {
+                format!("{path}/")
+            };
+            if !other.is_empty() && self.inner.matcher.at(&other).is_ok() {
+                let location = match request.uri().query() {
+                    Some(q) => format!("{other}?{q}"),
+                    None => other,
+                };
+                if let Ok(value) = HeaderValue::from_str(&location) {
+                    let mut response = Response::new(Body::empty());
+                    *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+                    response.headers_mut().insert(http::header::LOCATION, value);
+                    return response;
+                }
+            }
+        }
+        HttpError::new(StatusCode::NOT_FOUND).into_response()
+    }
+}
+
+fn method_not_allowed(entry: &PathEntry) -> Response {
+    let mut allowed: Vec<&str> = entry.methods.iter().map(|(m, _)| m.as_str()).collect();
+    if allowed.contains(&"GET") && !allowed.contains(&"HEAD") {
+        allowed.push("HEAD");
+    }
+    let mut response = HttpError::new(StatusCode::METHOD_NOT_ALLOWED).into_response();
+    if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(ALLOW, value);
+    }
+    response
+}
+
+async fn finish<F: Future<Output = Response>>(future: F, runtime: Arc<RouteRuntime>, is_head: bool) -> Response {
+    let mut response = match runtime.limits.timeout {
+        Some(limit) => match tokio::time::timeout(limit, future).await {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::warn!(route = %runtime.path, ?limit, "handler timed out");
+                HttpError::new(StatusCode::GATEWAY_TIMEOUT).into_response()
+            }
+        },
+        None => future.await,
+    };
+    if let Some(status) = runtime.status {
+        if matches!(response.status(), StatusCode::OK | StatusCode::NO_CONTENT) {
+            *response.status_mut() = status;
+        }
+    }
+    if is_head {
+        // Keep the headers (and Content-Length) of the GET answer, drop the body.
+        let size = http_body::Body::size_hint(response.body()).exact();
+        *response.body_mut() = Body::empty();
+        if let Some(size) = size {
+            response
+                .headers_mut()
+                .insert(http::header::CONTENT_LENGTH, HeaderValue::from(size));
+        }
+    }
+    response
+}
+
+impl<B> Service<http::Request<B>> for AppService
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Into<Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = AppFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> AppFuture {
+        let request = request.map(Body::new);
+        AppFuture {
+            inner: self.dispatch(request),
+        }
+    }
+}
+
+/// The future of [`AppService::call`].
+pub struct AppFuture {
+    inner: BoxFuture<Response>,
+}
+
+impl Future for AppFuture {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx).map(Ok)
+    }
+}
+
+impl std::fmt::Debug for AppFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppFuture").finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parameter_names() {
+        let names: Vec<String> = param_names("/a/{x}/b/{*rest}").iter().map(|s| s.to_string()).collect();
+        assert_eq!(names, ["x", "rest"]);
+    }
+}

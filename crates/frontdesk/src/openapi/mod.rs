@@ -1,0 +1,463 @@
+//! The OpenAPI 3.1 document, read off the same types that route and validate.
+//!
+//! Every extractor and every return type describes itself into an
+//! [`OperationDoc`] (parameters, request body, responses, required state); the
+//! [`OpenApiBuilder`] turns the app's routes into one document when the app is
+//! built, and the app serves it as cached bytes from then on. Schemas come from
+//! schemars (JSON Schema 2020-12, the dialect of OpenAPI 3.1).
+
+use std::any::TypeId;
+
+use http::StatusCode;
+use schemars::generate::{Contract, SchemaGenerator, SchemaSettings};
+use schemars::JsonSchema;
+use serde_json::{json, Map, Value};
+
+use crate::error::BuildError;
+use crate::router::Route;
+use crate::validate::{Source, Validate};
+
+/// The document's `info`, `servers` and top-level `tags`.
+#[derive(Debug, Clone)]
+pub struct ApiInfo {
+    /// The API's title.
+    pub title: String,
+    /// The API's version.
+    pub version: String,
+    /// A description (Markdown).
+    pub description: Option<String>,
+    /// `info.contact`, as JSON (`{"name", "url", "email"}`).
+    pub contact: Option<Value>,
+    /// `info.license`, as JSON (`{"name", "identifier"}`).
+    pub license: Option<Value>,
+    /// `servers` entries, as JSON (`{"url", "description"}`).
+    pub servers: Vec<Value>,
+    /// Top-level tags with descriptions: `(name, description)`.
+    pub tags: Vec<(String, String)>,
+}
+
+impl Default for ApiInfo {
+    fn default() -> Self {
+        ApiInfo {
+            title: "frontdesk".to_owned(),
+            version: "0.1.0".to_owned(),
+            description: None,
+            contact: None,
+            license: None,
+            servers: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+}
+
+/// What one operation reads and answers, filled in by its extractors and its
+/// return type.
+#[derive(Debug)]
+pub struct OperationDoc {
+    generator: Option<SchemaGenerator>,
+    path_params: Vec<String>,
+    parameters: Vec<Value>,
+    request_body: Option<Value>,
+    success: Option<(StatusCode, Option<Value>)>,
+    responses: Vec<(String, Value)>,
+    validates: bool,
+    states: Vec<(TypeId, &'static str)>,
+    security: Vec<(String, Value)>,
+}
+
+fn generator() -> SchemaGenerator {
+    SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.definitions_path = "#/components/schemas".into();
+            s.contract = Contract::Deserialize;
+        })
+        .into_generator()
+}
+
+impl OperationDoc {
+    fn new(generator: Option<SchemaGenerator>, path_params: Vec<String>) -> Self {
+        OperationDoc {
+            generator,
+            path_params,
+            parameters: Vec::new(),
+            request_body: None,
+            success: None,
+            responses: Vec::new(),
+            validates: false,
+            states: Vec::new(),
+            security: Vec::new(),
+        }
+    }
+
+    /// A description that only collects facts (required state), no schemas.
+    pub(crate) fn new_probe() -> Self {
+        OperationDoc::new(None, Vec::new())
+    }
+
+    pub(crate) fn required_states(&self) -> &[(TypeId, &'static str)] {
+        &self.states
+    }
+
+    /// Records that the handler needs the state type `T`.
+    pub fn require_state<T: 'static>(&mut self) {
+        self.states
+            .push((TypeId::of::<T>(), std::any::type_name::<T>()));
+    }
+
+    /// Records that the operation validates input (so it may answer 422).
+    pub fn mark_validates(&mut self) {
+        self.validates = true;
+    }
+
+    /// The schema of `T` (a `$ref` for named types), registering its components.
+    pub fn schema_for<T: JsonSchema>(&mut self) -> Value {
+        match &mut self.generator {
+            Some(g) => g.subschema_for::<T>().to_value(),
+            None => Value::Bool(true),
+        }
+    }
+
+    /// Declares the parameters of `source` read from the fields of `T` (or, for
+    /// a path with a single value or a tuple, from its template's names).
+    pub fn parameters_from<T: JsonSchema + Validate>(&mut self, source: Source) {
+        self.validates = true;
+        let Some(generator) = &mut self.generator else {
+            return;
+        };
+        let name = T::schema_name().into_owned();
+        let existed = generator.definitions().contains_key(&name);
+        let schema = generator.subschema_for::<T>().to_value();
+        let resolved = resolve(generator.definitions(), &schema);
+        let location = source.as_str();
+        if let Some(properties) = resolved.get("properties").and_then(Value::as_object) {
+            let required: Vec<&str> = resolved
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            for (field, property) in properties {
+                let wire_name = if source == Source::Header {
+                    field.replace('_', "-")
+                } else {
+                    field.clone()
+                };
+                let mut param = Map::new();
+                param.insert("name".into(), Value::String(wire_name));
+                param.insert("in".into(), location.into());
+                param.insert(
+                    "required".into(),
+                    Value::Bool(source == Source::Path || required.contains(&field.as_str())),
+                );
+                let mut property = property.clone();
+                if let Some(description) = property.get("description").cloned() {
+                    param.insert("description".into(), description);
+                }
+                if property.get("deprecated") == Some(&Value::Bool(true)) {
+                    param.insert("deprecated".into(), Value::Bool(true));
+                }
+                if let Value::Object(p) = &mut property {
+                    p.remove("deprecated");
+                }
+                param.insert("schema".into(), property);
+                self.parameters.push(Value::Object(param));
+            }
+        } else if source == Source::Path {
+            let items: Vec<Value> = match resolved.get("prefixItems").and_then(Value::as_array) {
+                Some(items) => items.clone(),
+                None => vec![schema.clone()],
+            };
+            for (name, item) in self.path_params.clone().iter().zip(items) {
+                self.parameters.push(json!({
+                    "name": name, "in": "path", "required": true, "schema": item
+                }));
+            }
+        }
+        // A parameters struct is flattened, not published as a component.
+        if !existed {
+            if let Some(generator) = &mut self.generator {
+                generator.definitions_mut().remove(&name);
+            }
+        }
+    }
+
+    /// Declares a JSON request body of type `T`.
+    pub fn request_body_json<T: JsonSchema>(&mut self) {
+        self.validates = true;
+        let schema = self.schema_for::<T>();
+        self.request_body = Some(json!({
+            "content": {"application/json": {"schema": schema}},
+            "required": true
+        }));
+    }
+
+    /// Declares a raw request body of the given media type.
+    pub fn request_body_raw(&mut self, content_type: &str) {
+        self.request_body = Some(json!({
+            "content": {content_type: {"schema": {"type": "string"}}},
+            "required": true
+        }));
+    }
+
+    /// A successful JSON response of type `T`.
+    pub fn success_json<T: JsonSchema>(&mut self) {
+        let schema = self.schema_for::<T>();
+        self.success = Some((
+            StatusCode::OK,
+            Some(json!({"application/json": {"schema": schema}})),
+        ));
+    }
+
+    /// A successful response with any content (the default for untyped returns).
+    pub fn success_untyped(&mut self) {
+        if self.success.is_none() {
+            self.success = Some((
+                StatusCode::OK,
+                Some(json!({"application/json": {"schema": {}}})),
+            ));
+        }
+    }
+
+    /// A successful text (or binary) response of the given media type.
+    pub fn success_text(&mut self, content_type: &str) {
+        self.success = Some((
+            StatusCode::OK,
+            Some(json!({content_type: {"schema": {"type": "string"}}})),
+        ));
+    }
+
+    /// A successful response with this media type and a schema for its content.
+    pub fn success_content(&mut self, content: Value) {
+        self.success = Some((StatusCode::OK, Some(content)));
+    }
+
+    /// A successful streamed response of `media_type` whose items are described
+    /// by `item_schema`. OpenAPI 3.1 has no keyword for the items of a stream
+    /// (3.2's `itemSchema`), so the document says the body is a string and
+    /// carries the item schema in `x-itemSchema`; both validators accept that.
+    pub fn stream_content(&mut self, media_type: &str, item_schema: Value) {
+        self.success = Some((
+            StatusCode::OK,
+            Some(json!({media_type: {"schema": {"type": "string"}, "x-itemSchema": item_schema}})),
+        ));
+    }
+
+    /// A successful response without a body.
+    pub fn success_empty(&mut self, status: StatusCode) {
+        self.success = Some((status, None));
+    }
+
+    /// Error responses whose shape is `{"detail": ...}` but whose statuses are
+    /// decided at run time: nothing to add beyond what routes declare.
+    pub fn error_responses_untyped(&mut self) {}
+
+    /// Documents one response: `status` (e.g. `"401"`) with a description and an
+    /// optional JSON schema.
+    pub fn response(&mut self, status: &str, description: &str, schema: Option<Value>) {
+        let mut response = json!({"description": description});
+        if let Some(schema) = schema {
+            response["content"] = json!({"application/json": {"schema": schema}});
+        }
+        self.responses.retain(|(s, _)| s != status);
+        self.responses.push((status.to_owned(), response));
+    }
+
+    /// Requires a security scheme (`name` → its `securitySchemes` entry).
+    pub fn security(&mut self, name: &str, scheme: Value) {
+        if !self.security.iter().any(|(n, _)| n == name) {
+            self.security.push((name.to_owned(), scheme));
+        }
+    }
+}
+
+fn resolve<'a>(defs: &'a Map<String, Value>, schema: &'a Value) -> &'a Value {
+    match schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.rsplit('/').next())
+        .and_then(|name| defs.get(name))
+    {
+        Some(target) => target,
+        None => schema,
+    }
+}
+
+/// The schemas FastAPI publishes for its 422 body, byte for byte.
+fn validation_components() -> [(&'static str, Value); 2] {
+    [
+        (
+            "HTTPValidationError",
+            json!({"properties":{"detail":{"items":{"$ref":"#/components/schemas/ValidationError"},"type":"array","title":"Detail"}},"type":"object","title":"HTTPValidationError"}),
+        ),
+        (
+            "ValidationError",
+            json!({"properties":{"loc":{"items":{"anyOf":[{"type":"string"},{"type":"integer"}]},"type":"array","title":"Location"},"msg":{"type":"string","title":"Message"},"type":{"type":"string","title":"Error Type"},"input":{"title":"Input"},"ctx":{"type":"object","title":"Context"}},"type":"object","required":["loc","msg","type"],"title":"ValidationError"}),
+        ),
+    ]
+}
+
+/// Builds the document from the app's routes.
+pub(crate) struct OpenApiBuilder<'a> {
+    info: &'a ApiInfo,
+}
+
+impl<'a> OpenApiBuilder<'a> {
+    pub(crate) fn new(info: &'a ApiInfo) -> Self {
+        OpenApiBuilder { info }
+    }
+
+    pub(crate) fn build(&self, routes: &[Route]) -> Result<Value, BuildError> {
+        let mut generator = generator();
+        let mut paths = Map::new();
+        let mut security_schemes = Map::new();
+        let mut any_validation = false;
+        let mut operation_ids: Vec<(String, String)> = Vec::new();
+        for route in routes.iter().filter(|r| !r.docs.hidden) {
+            let path_params: Vec<String> = crate::app::param_names(&route.path).iter().map(|s| s.to_string()).collect();
+            let mut doc = OperationDoc::new(Some(generator), path_params);
+            (route.describe)(&mut doc);
+            generator = doc.generator.take().unwrap_or_else(self::generator);
+            let method = route.method.as_str().to_ascii_lowercase();
+            let mut op = Map::new();
+            if !route.docs.tags.is_empty() {
+                op.insert("tags".into(), json!(route.docs.tags));
+            }
+            if let Some(summary) = &route.docs.summary {
+                op.insert("summary".into(), summary.clone().into());
+            }
+            if let Some(description) = &route.docs.description {
+                op.insert("description".into(), description.clone().into());
+            }
+            let operation_id = route
+                .docs
+                .operation_id
+                .clone()
+                .unwrap_or_else(|| default_operation_id(&method, &route.path));
+            if let Some((_, other)) = operation_ids.iter().find(|(id, _)| *id == operation_id) {
+                return Err(BuildError::OpenApi(format!(
+                    "operationId `{operation_id}` is used by both `{other}` and `{} {}`; give one of them `operation_id`",
+                    route.method, route.path
+                )));
+            }
+            operation_ids.push((operation_id.clone(), format!("{} {}", route.method, route.path)));
+            op.insert("operationId".into(), operation_id.into());
+            if !doc.parameters.is_empty() {
+                op.insert("parameters".into(), Value::Array(doc.parameters));
+            }
+            if let Some(body) = doc.request_body {
+                op.insert("requestBody".into(), body);
+            }
+            let mut responses = Map::new();
+            let (default_status, content) = doc
+                .success
+                .unwrap_or((StatusCode::OK, Some(json!({"application/json": {"schema": {}}}))));
+            let status = route.docs.status.unwrap_or(default_status);
+            let mut success = json!({"description": success_description(status)});
+            if let Some(content) = content.filter(|_| status != StatusCode::NO_CONTENT) {
+                success["content"] = content;
+            }
+            responses.insert(status.as_u16().to_string(), success);
+            for (status, response) in doc.responses {
+                responses.insert(status, response);
+            }
+            for (status, description) in &route.docs.extra_responses {
+                responses
+                    .entry(status.as_u16().to_string())
+                    .or_insert_with(|| json!({"description": description}));
+            }
+            if doc.validates {
+                any_validation = true;
+                responses.insert(
+                    "422".into(),
+                    json!({"description": "Validation Error","content":{"application/json":{"schema":{"$ref":"#/components/schemas/HTTPValidationError"}}}}),
+                );
+            }
+            op.insert("responses".into(), Value::Object(responses));
+            if !doc.security.is_empty() {
+                let requirements: Vec<Value> = doc
+                    .security
+                    .iter()
+                    .map(|(name, _)| json!({ name.as_str(): [] }))
+                    .collect();
+                op.insert("security".into(), Value::Array(requirements));
+                for (name, scheme) in doc.security {
+                    security_schemes.insert(name, scheme);
+                }
+            }
+            if route.docs.deprecated {
+                op.insert("deprecated".into(), Value::Bool(true));
+            }
+            let item = paths
+                .entry(route.path.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(item) = item {
+                item.insert(method, Value::Object(op));
+            }
+        }
+        let mut info = Map::new();
+        info.insert("title".into(), self.info.title.clone().into());
+        info.insert("version".into(), self.info.version.clone().into());
+        if let Some(d) = &self.info.description {
+            info.insert("description".into(), d.clone().into());
+        }
+        if let Some(c) = &self.info.contact {
+            info.insert("contact".into(), c.clone());
+        }
+        if let Some(l) = &self.info.license {
+            info.insert("license".into(), l.clone());
+        }
+        let mut document = Map::new();
+        document.insert("openapi".into(), "3.1.0".into());
+        document.insert("info".into(), Value::Object(info));
+        if !self.info.servers.is_empty() {
+            document.insert("servers".into(), Value::Array(self.info.servers.clone()));
+        }
+        document.insert("paths".into(), Value::Object(paths));
+        let mut schemas: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
+        if any_validation {
+            for (name, schema) in validation_components() {
+                schemas.insert(name.to_owned(), schema);
+            }
+        }
+        let mut components = Map::new();
+        if !schemas.is_empty() {
+            let mut sorted: Vec<(String, Value)> = schemas.into_iter().collect();
+            sorted.sort_by(|a, b| a.0.cmp(&b.0));
+            components.insert("schemas".into(), Value::Object(sorted.into_iter().collect()));
+        }
+        if !security_schemes.is_empty() {
+            components.insert("securitySchemes".into(), Value::Object(security_schemes));
+        }
+        if !components.is_empty() {
+            document.insert("components".into(), Value::Object(components));
+        }
+        if !self.info.tags.is_empty() {
+            let tags: Vec<Value> = self
+                .info
+                .tags
+                .iter()
+                .map(|(name, description)| json!({"name": name, "description": description}))
+                .collect();
+            document.insert("tags".into(), Value::Array(tags));
+        }
+        Ok(Value::Object(document))
+    }
+}
+
+fn success_description(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        _ => "Successful Response",
+    }
+}
+
+/// `get_items__id_`: the method, then the path with every non-word character
+/// replaced by `_`.
+fn default_operation_id(method: &str, path: &str) -> String {
+    let cleaned: String = path
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect();
+    format!("{method}{cleaned}")
+}
