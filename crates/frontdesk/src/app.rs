@@ -176,6 +176,7 @@ impl App {
             redirect_trailing_slash,
         } = self;
         let mut routes = router.flatten();
+        check_routes(&routes)?;
         let document = OpenApiBuilder::new(&info).build(&routes)?;
         // Check that every route's state needs are met.
         for route in &routes {
@@ -272,6 +273,39 @@ impl App {
             }),
         })
     }
+}
+
+/// Template syntax, conflicts and duplicates, checked before anything else so
+/// the message names the routing problem.
+fn check_routes(routes: &[Route]) -> Result<(), BuildError> {
+    let mut matcher = matchit::Router::new();
+    let mut seen: Vec<(&Method, &str)> = Vec::new();
+    for route in routes {
+        let invalid = |reason: String| BuildError::InvalidRoute {
+            method: route.method.to_string(),
+            path: route.path.clone(),
+            reason,
+        };
+        if !route.path.starts_with('/') {
+            return Err(invalid("a path template starts with `/`".to_owned()));
+        }
+        if route.path.matches('{').count() != route.path.matches('}').count() {
+            return Err(invalid("unbalanced `{` and `}`".to_owned()));
+        }
+        if seen.iter().any(|(m, p)| **m == route.method && *p == route.path) {
+            return Err(BuildError::DuplicateRoute {
+                method: route.method.to_string(),
+                path: route.path.clone(),
+            });
+        }
+        if !seen.iter().any(|(_, p)| *p == route.path) {
+            matcher
+                .insert(route.path.clone(), ())
+                .map_err(|e| invalid(e.to_string()))?;
+        }
+        seen.push((&route.method, &route.path));
+    }
+    Ok(())
 }
 
 fn apply_layers(inner: BoxedService, layers: &[LayerFn]) -> BoxedService {
