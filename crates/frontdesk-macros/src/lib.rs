@@ -8,7 +8,7 @@ mod validate;
 /// Derives `frontdesk::validate::Validate` from `#[validate(..)]` field
 /// attributes: `length(min, max, equal)`, `range(min, max, exclusive_min,
 /// exclusive_max)`, `regex(path = ..)`, `pattern = ".."`, `email`, `url`,
-/// `contains = ".."` (or `contains(pattern = "..")`), `required`, `nested` and
+/// `contains(pattern = "..")`, `required`, `nested` and
 /// `custom = path::to_fn` (or `custom(function = ..)`).
 ///
 /// Every rule is both checked at run time and written into the type's JSON

@@ -125,10 +125,10 @@ fn parse_rules(field: &syn::Field, errors: &mut Errors) -> Rules {
                     Some(s) => rules.pattern = Some(s),
                     None => errors.push(syn::Error::new(nv.value.span(), "`pattern` takes a string literal")),
                 },
-                ("contains", Meta::NameValue(nv)) => match lit_str(&nv.value) {
-                    Some(s) => rules.contains = Some(s),
-                    None => errors.push(syn::Error::new(nv.value.span(), "`contains` takes a string literal")),
-                },
+                ("contains", Meta::NameValue(nv)) => errors.push(syn::Error::new(
+                    nv.span(),
+                    "write `contains(pattern = \"..\")`, the form schemars documents",
+                )),
                 ("contains", Meta::List(list)) => {
                     for (k, v) in name_values(list, errors) {
                         match (k.as_str(), lit_str(&v)) {

@@ -202,12 +202,9 @@ where
         from_text: false,
     };
     let mut errors = schema_check::check(&schema, &mut value, Source::Body, mode);
-    for error in typed.errors() {
-        // Custom checks are not in the schema; keep them, with their real input.
-        if error.kind() == "value_error" || errors.is_empty() {
-            errors.push(with_input_from(error, &value));
-        }
-    }
+    // Custom checks are not in the schema: add what the walk did not find, with
+    // the real input.
+    errors.add_missing_from(&typed, |e| with_input_from(e, &value));
     errors
 }
 

@@ -579,13 +579,7 @@ where
     match first {
         // Constraint failures from the typed check: keep custom checks' errors,
         // which no schema can express.
-        Err(typed) => {
-            for e in typed.errors() {
-                if e.kind() == "value_error" || errors.is_empty() {
-                    errors.push(e.clone());
-                }
-            }
-        }
+        Err(typed) => errors.add_missing_from(&typed, Clone::clone),
         Ok(param_error) => {
             if errors.is_empty() {
                 errors.push(param_error.into_validation_error(source));

@@ -127,6 +127,7 @@ impl OperationDoc {
         let name = T::schema_name().into_owned();
         let existed = generator.definitions().contains_key(&name);
         let schema = generator.subschema_for::<T>().to_value();
+        T::extend_schema(generator.definitions_mut());
         let resolved = resolve(generator.definitions(), &schema);
         let location = source.as_str();
         if let Some(properties) = resolved.get("properties").and_then(Value::as_object) {
@@ -181,9 +182,12 @@ impl OperationDoc {
     }
 
     /// Declares a JSON request body of type `T`.
-    pub fn request_body_json<T: JsonSchema>(&mut self) {
+    pub fn request_body_json<T: JsonSchema + Validate>(&mut self) {
         self.validates = true;
         let schema = self.schema_for::<T>();
+        if let Some(generator) = &mut self.generator {
+            T::extend_schema(generator.definitions_mut());
+        }
         self.request_body = Some(json!({
             "content": {"application/json": {"schema": schema}},
             "required": true

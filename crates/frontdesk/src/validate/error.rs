@@ -519,19 +519,34 @@ impl ValidationError {
         )
     }
 
-    /// A format check (`email`, `url`) failed: Pydantic reports these as `value_error`.
+    /// A format check failed: `email` answers like Pydantic's `EmailStr`
+    /// (`value_error` with a reason), `uri` like its URL types (`url_parsing`).
     pub fn format_error(loc: Loc, input: Value, format: &str) -> Self {
-        let reason = match format {
-            "email" => "value is not a valid email address: An email address must have an @-sign.",
-            "uri" | "url" => "Input should be a valid URL, relative URL without a base",
-            _ => "value does not match the expected format",
-        };
-        if format == "uri" || format == "url" {
-            let mut ctx = Map::new();
-            ctx.insert("error".into(), "relative URL without a base".into());
-            return Self::new("url_parsing", loc, reason, input, Some(ctx));
+        match format {
+            "uri" | "url" => Self::new(
+                "url_parsing",
+                loc,
+                "Input should be a valid URL, relative URL without a base",
+                input,
+                ctx1("error", "relative URL without a base".into()),
+            ),
+            "email" => {
+                let text = input.as_str().unwrap_or("");
+                let reason = match text.rsplit_once('@') {
+                    None => "An email address must have an @-sign.",
+                    Some(("", _)) => "There must be something before the @-sign.",
+                    Some(_) => "The part after the @-sign is not valid. It should have a period.",
+                };
+                Self::new(
+                    "value_error",
+                    loc,
+                    format!("value is not a valid email address: {reason}"),
+                    input,
+                    ctx1("reason", reason.into()),
+                )
+            }
+            other => Self::value_error(loc, input, format_args!("value is not a valid {other}")),
         }
-        Self::value_error(loc, input, reason.trim_start_matches("Value error, "))
     }
 }
 
@@ -606,6 +621,24 @@ impl ValidationErrors {
                 if let Some(LocItem::Key(key)) = error.loc.path.first_mut() {
                     *key = Cow::Owned(key.replace('_', "-"));
                 }
+            }
+        }
+    }
+
+    /// Adds each error of `other` that has no twin (same location and type)
+    /// here: how the typed check's custom-rule errors join the schema walk's.
+    pub(crate) fn add_missing_from(
+        &mut self,
+        other: &ValidationErrors,
+        mut prepare: impl FnMut(&ValidationError) -> ValidationError,
+    ) {
+        for error in &other.errors {
+            let known = self
+                .errors
+                .iter()
+                .any(|e| e.kind == error.kind && e.loc == error.loc);
+            if !known {
+                self.errors.push(prepare(error));
             }
         }
     }

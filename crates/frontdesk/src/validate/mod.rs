@@ -40,7 +40,7 @@ use std::fmt;
 use serde_json::Value;
 
 mod error;
-pub mod schema_check;
+pub(crate) mod schema_check;
 
 pub use error::{Loc, LocItem, Source, ValidationError, ValidationErrors, MAX_ECHOED_INPUT};
 
@@ -380,6 +380,45 @@ tuple_validate!(A 0);
 tuple_validate!(A 0, B 1);
 tuple_validate!(A 0, B 1, C 2);
 tuple_validate!(A 0, B 1, C 2, D 3);
+
+/// Checks a JSON value against `T`'s declared contract — its JSON Schema, with
+/// every rule of its `#[validate(..)]` attributes — and returns every error, as
+/// the slow path of extraction does. Useful to validate data that did not come
+/// through a request (a queued job, a config file).
+///
+/// ```
+/// use frontdesk::prelude::*;
+/// use frontdesk::validate::{check_json, Source};
+///
+/// #[derive(Deserialize, JsonSchema, Validate)]
+/// struct Item {
+///     #[validate(length(min = 3))]
+///     name: String,
+/// }
+///
+/// let errors = check_json::<Item>(&serde_json::json!({"name": "ab"}), Source::Body);
+/// assert_eq!(errors.errors()[0].kind(), "string_too_short");
+/// ```
+pub fn check_json<T>(value: &Value, source: Source) -> ValidationErrors
+where
+    T: schemars::JsonSchema + Validate + 'static,
+{
+    let schema = schema_check::request_schema::<T>();
+    let mut value = value.clone();
+    let mode = schema_check::Mode {
+        coercion: Coercion::Lax,
+        from_text: false,
+    };
+    schema_check::check(&schema, &mut value, source, mode)
+}
+
+/// The JSON Schema frontdesk checks `T` against (request side, with `$defs`).
+pub fn request_schema<T>() -> Value
+where
+    T: schemars::JsonSchema + Validate + 'static,
+{
+    (*schema_check::request_schema::<T>()).clone()
+}
 
 /// Adds JSON Schema keywords to property `field` of the schema named `schema`.
 /// Called by derived [`Validate`] impls; not a public API.

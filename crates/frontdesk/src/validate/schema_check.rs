@@ -99,6 +99,14 @@ impl<'a> Walker<'a> {
         let Value::Object(_) = schema else {
             return; // `true` accepts anything; `false` never appears in request schemas.
         };
+        if self.mode.from_text && !self.accepts_array(schema) {
+            // A repeated query key, read as a scalar: the last value wins.
+            if let Value::Array(items) = value {
+                if let Some(last) = items.pop() {
+                    *value = last;
+                }
+            }
+        }
         if let Some(branches) = schema
             .get("anyOf")
             .or_else(|| schema.get("oneOf"))
@@ -121,14 +129,6 @@ impl<'a> Walker<'a> {
         }
         if value.is_null() && types.contains(&"null") {
             return;
-        }
-        if self.mode.from_text && !types.contains(&"array") {
-            // A repeated query key, read as a scalar: the last value wins.
-            if let Value::Array(items) = value {
-                if let Some(last) = items.pop() {
-                    *value = last;
-                }
-            }
         }
         if self.mode.from_text && types.contains(&"null") && value.is_null() {
             return;
@@ -155,6 +155,17 @@ impl<'a> Walker<'a> {
             }
             _ => {}
         }
+    }
+
+    fn accepts_array(&self, schema: &'a Value) -> bool {
+        if type_list(schema).contains(&"array") {
+            return true;
+        }
+        schema
+            .get("anyOf")
+            .or_else(|| schema.get("oneOf"))
+            .and_then(Value::as_array)
+            .is_some_and(|branches| branches.iter().any(|b| type_list(self.resolve(b)).contains(&"array")))
     }
 
     fn union(&mut self, branches: &'a [Value], value: &mut Value, loc: &mut Loc, is_root: bool) {
