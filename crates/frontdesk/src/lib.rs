@@ -35,6 +35,11 @@
 
 extern crate self as frontdesk;
 
+/// The README's examples, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 mod app;
 mod body;
 mod docs;
