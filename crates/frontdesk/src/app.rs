@@ -130,6 +130,44 @@ impl App {
         self
     }
 
+    /// The OpenAPI version of the document (default 3.1.0).
+    pub fn openapi_version(mut self, version: crate::openapi::OpenApiVersion) -> Self {
+        self.info.openapi_version = version;
+        self
+    }
+
+    /// Adds a top-level tag with a description (shown by the docs page).
+    pub fn tag(mut self, name: impl Into<String>, description: impl Into<String>) -> Self {
+        self.info.tags.push((name.into(), description.into()));
+        self
+    }
+
+    /// Adds a `servers` entry.
+    pub fn server(mut self, url: impl Into<String>, description: impl Into<String>) -> Self {
+        self.info
+            .servers
+            .push(serde_json::json!({"url": url.into(), "description": description.into()}));
+        self
+    }
+
+    /// Sets `info.contact` (`name`, `url`, `email`; empty strings are left out).
+    pub fn contact(mut self, name: &str, url: &str, email: &str) -> Self {
+        let mut contact = serde_json::Map::new();
+        for (k, v) in [("name", name), ("url", url), ("email", email)] {
+            if !v.is_empty() {
+                contact.insert(k.into(), v.into());
+            }
+        }
+        self.info.contact = Some(serde_json::Value::Object(contact));
+        self
+    }
+
+    /// Sets `info.license` by SPDX identifier (e.g. `MIT OR Apache-2.0`).
+    pub fn license(mut self, name: &str, spdx_identifier: &str) -> Self {
+        self.info.license = Some(serde_json::json!({"name": name, "identifier": spdx_identifier}));
+        self
+    }
+
     /// Mutable access to the OpenAPI `info`, servers and tags.
     pub fn info_mut(&mut self) -> &mut ApiInfo {
         &mut self.info

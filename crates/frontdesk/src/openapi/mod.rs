@@ -17,6 +17,18 @@ use crate::error::BuildError;
 use crate::router::Route;
 use crate::validate::{Source, Validate};
 
+/// Which OpenAPI version the document follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OpenApiVersion {
+    /// OpenAPI 3.1.0 (the default): streams are described by a `schema` for the
+    /// body plus the item schema in an `x-itemSchema` extension, so the document
+    /// validates as 3.1.
+    #[default]
+    V3_1,
+    /// OpenAPI 3.2.0: streams use the standard `itemSchema` keyword.
+    V3_2,
+}
+
 /// The document's `info`, `servers` and top-level `tags`.
 #[derive(Debug, Clone)]
 pub struct ApiInfo {
@@ -34,6 +46,8 @@ pub struct ApiInfo {
     pub servers: Vec<Value>,
     /// Top-level tags with descriptions: `(name, description)`.
     pub tags: Vec<(String, String)>,
+    /// The OpenAPI version of the document.
+    pub openapi_version: OpenApiVersion,
 }
 
 impl Default for ApiInfo {
@@ -46,6 +60,7 @@ impl Default for ApiInfo {
             license: None,
             servers: Vec::new(),
             tags: Vec::new(),
+            openapi_version: OpenApiVersion::V3_1,
         }
     }
 }
@@ -63,6 +78,16 @@ pub struct OperationDoc {
     validates: bool,
     states: Vec<(TypeId, &'static str)>,
     security: Vec<(String, Value)>,
+    names: Vec<Registered>,
+}
+
+/// A schema registered under a name: the name schemars gave it, the name it
+/// asked for, and the Rust type behind it.
+#[derive(Debug, Clone)]
+struct Registered {
+    assigned: String,
+    intended: String,
+    rust_id: String,
 }
 
 fn generator() -> SchemaGenerator {
@@ -86,6 +111,7 @@ impl OperationDoc {
             validates: false,
             states: Vec::new(),
             security: Vec::new(),
+            names: Vec::new(),
         }
     }
 
@@ -111,10 +137,22 @@ impl OperationDoc {
 
     /// The schema of `T` (a `$ref` for named types), registering its components.
     pub fn schema_for<T: JsonSchema>(&mut self) -> Value {
-        match &mut self.generator {
-            Some(g) => g.subschema_for::<T>().to_value(),
-            None => Value::Bool(true),
+        let Some(generator) = &mut self.generator else {
+            return Value::Bool(true);
+        };
+        let schema = generator.subschema_for::<T>().to_value();
+        if let Some(name) = schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        {
+            self.names.push(Registered {
+                assigned: name.to_owned(),
+                intended: T::schema_name().into_owned(),
+                rust_id: T::schema_id().into_owned(),
+            });
         }
+        schema
     }
 
     /// Declares the parameters of `source` read from the fields of `T` (or, for
@@ -204,7 +242,11 @@ impl OperationDoc {
 
     /// A successful JSON response of type `T`.
     pub fn success_json<T: JsonSchema>(&mut self) {
-        let schema = self.schema_for::<T>();
+        let mut schema = self.schema_for::<T>();
+        if schema == Value::Bool(true) {
+            // Any JSON: written `{}`, as FastAPI does.
+            schema = json!({});
+        }
         self.success = Some((
             StatusCode::OK,
             Some(json!({"application/json": {"schema": schema}})),
@@ -315,11 +357,13 @@ impl<'a> OpenApiBuilder<'a> {
         let mut security_schemes = Map::new();
         let mut any_validation = false;
         let mut operation_ids: Vec<(String, String)> = Vec::new();
+        let mut registered: Vec<Registered> = Vec::new();
         for route in routes.iter().filter(|r| !r.docs.hidden) {
             let path_params: Vec<String> = crate::app::param_names(&route.path).iter().map(|s| s.to_string()).collect();
             let mut doc = OperationDoc::new(Some(generator), path_params);
             (route.describe)(&mut doc);
             generator = doc.generator.take().unwrap_or_else(self::generator);
+            registered.append(&mut doc.names);
             let method = route.method.as_str().to_ascii_lowercase();
             let mut op = Map::new();
             if !route.docs.tags.is_empty() {
@@ -410,13 +454,18 @@ impl<'a> OpenApiBuilder<'a> {
             info.insert("license".into(), l.clone());
         }
         let mut document = Map::new();
-        document.insert("openapi".into(), "3.1.0".into());
+        let version = match self.info.openapi_version {
+            OpenApiVersion::V3_1 => "3.1.0",
+            OpenApiVersion::V3_2 => "3.2.0",
+        };
+        document.insert("openapi".into(), version.into());
         document.insert("info".into(), Value::Object(info));
         if !self.info.servers.is_empty() {
             document.insert("servers".into(), Value::Array(self.info.servers.clone()));
         }
         document.insert("paths".into(), Value::Object(paths));
         let mut schemas: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
+        let renames = stable_names(&registered, &schemas)?;
         if any_validation {
             for (name, schema) in validation_components() {
                 schemas.insert(name.to_owned(), schema);
@@ -434,6 +483,16 @@ impl<'a> OpenApiBuilder<'a> {
         if !components.is_empty() {
             document.insert("components".into(), Value::Object(components));
         }
+        let mut document = Value::Object(document);
+        if !renames.is_empty() {
+            rename_refs(&mut document, &renames);
+        }
+        if self.info.openapi_version == OpenApiVersion::V3_2 {
+            use_item_schema(&mut document);
+        }
+        let Value::Object(mut document) = document else {
+            unreachable!("built as an object")
+        };
         if !self.info.tags.is_empty() {
             let tags: Vec<Value> = self
                 .info
@@ -445,6 +504,141 @@ impl<'a> OpenApiBuilder<'a> {
         }
         Ok(Value::Object(document))
     }
+}
+
+/// `crate::api::Page<crate::api::User>` → `Page_User`.
+fn generic_name(intended: &str, rust_id: &str) -> Option<String> {
+    let start = rust_id.find('<')?;
+    let args = &rust_id[start + 1..rust_id.rfind('>')?];
+    let mut name = intended.to_owned();
+    for part in args.split(|c| matches!(c, '<' | '>' | ',')) {
+        let short = part.trim().rsplit("::").next().unwrap_or("").trim();
+        if !short.is_empty() {
+            name.push('_');
+            name.push_str(short);
+        }
+    }
+    Some(name)
+}
+
+/// Chooses stable names: a generic type gets its arguments in its name
+/// (`Page_User`), and two different types that want one name are an error
+/// naming both (schemars alone would silently call the second `Page2`).
+fn stable_names(registered: &[Registered], schemas: &Map<String, Value>) -> Result<Vec<(String, String)>, BuildError> {
+    let mut chosen: Vec<(String, String, String)> = Vec::new(); // (assigned, desired, rust_id)
+    for r in registered {
+        if chosen.iter().any(|(a, _, id)| *a == r.assigned && *id == r.rust_id) {
+            continue;
+        }
+        let desired = if r.intended == r.assigned || r.assigned.starts_with(&r.intended) {
+            generic_name(&r.intended, &r.rust_id).unwrap_or_else(|| r.intended.clone())
+        } else {
+            // A `#[schemars(rename = ..)]` name: keep it.
+            r.assigned.clone()
+        };
+        chosen.push((r.assigned.clone(), desired, r.rust_id.clone()));
+    }
+    for (i, (_, desired, id)) in chosen.iter().enumerate() {
+        if let Some((_, _, other)) = chosen[..i].iter().find(|(_, d, other)| d == desired && other != id) {
+            return Err(BuildError::OpenApi(format!(
+                "two different types want the schema name `{desired}`: `{other}` and `{id}`; rename one with `#[schemars(rename = \"...\")]`"
+            )));
+        }
+    }
+    // Names given to nested types schemars had to number (`Item2`): a collision
+    // between types the operations did not name directly.
+    for key in schemas.keys() {
+        let base = key.trim_end_matches(|c: char| c.is_ascii_digit());
+        if base.len() < key.len() && schemas.contains_key(base) && !chosen.iter().any(|(a, d, _)| a == key && d != key) {
+            let known: Vec<&str> = chosen
+                .iter()
+                .filter(|(a, _, _)| a == base || a == key)
+                .map(|(_, _, id)| id.as_str())
+                .collect();
+            return Err(BuildError::OpenApi(format!(
+                "two different types want the schema name `{base}` (schemars named the second `{key}`){}; rename one with `#[schemars(rename = \"...\")]`",
+                if known.is_empty() { String::new() } else { format!(": {}", known.join(", ")) }
+            )));
+        }
+    }
+    let mut renames = Vec::new();
+    for (assigned, desired, id) in &chosen {
+        if assigned != desired && !renames.iter().any(|(a, _): &(String, String)| a == assigned) {
+            if schemas.contains_key(desired.as_str()) && !chosen.iter().any(|(a, _, _)| a == desired) {
+                return Err(BuildError::OpenApi(format!(
+                    "the schema name `{desired}` (for `{id}`) is already taken by another type; rename one with `#[schemars(rename = \"...\")]`"
+                )));
+            }
+            renames.push((assigned.clone(), desired.clone()));
+        }
+    }
+    Ok(renames)
+}
+
+/// OpenAPI 3.2: stream media types carry their items in `itemSchema`.
+fn use_item_schema(document: &mut Value) {
+    let Some(Value::Object(paths)) = document.get_mut("paths") else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Value::Object(operations) = item else { continue };
+        for operation in operations.values_mut() {
+            let Some(Value::Object(responses)) = operation.get_mut("responses") else {
+                continue;
+            };
+            for response in responses.values_mut() {
+                let Some(Value::Object(content)) = response.get_mut("content") else {
+                    continue;
+                };
+                for media in content.values_mut() {
+                    if let Value::Object(media) = media {
+                        if let Some(items) = media.remove("x-itemSchema") {
+                            media.remove("schema");
+                            media.insert("itemSchema".into(), items);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Renames components and rewrites every `$ref` to them.
+fn rename_refs(document: &mut Value, renames: &[(String, String)]) {
+    if let Some(Value::Object(schemas)) = document.pointer_mut("/components/schemas") {
+        let old = std::mem::take(schemas);
+        let mut renamed: Vec<(String, Value)> = old
+            .into_iter()
+            .map(|(k, v)| match renames.iter().find(|(from, _)| *from == k) {
+                Some((_, to)) => (to.clone(), v),
+                None => (k, v),
+            })
+            .collect();
+        renamed.sort_by(|a, b| a.0.cmp(&b.0));
+        *schemas = renamed.into_iter().collect();
+    }
+    fn walk(value: &mut Value, renames: &[(String, String)]) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    if key == "$ref" {
+                        if let Value::String(reference) = child {
+                            if let Some(name) = reference.strip_prefix("#/components/schemas/") {
+                                if let Some((_, to)) = renames.iter().find(|(from, _)| from == name) {
+                                    *reference = format!("#/components/schemas/{to}");
+                                }
+                            }
+                        }
+                    } else {
+                        walk(child, renames);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, renames)),
+            _ => {}
+        }
+    }
+    walk(document, renames);
 }
 
 fn success_description(status: StatusCode) -> &'static str {
