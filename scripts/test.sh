@@ -13,7 +13,11 @@ failures=()
 step() { echo; echo "=== $*"; }
 
 step "installing test dependencies (only what is missing)"
-bash scripts/install-test-deps.sh || failures+=("install-test-deps")
+source scripts/tools.sh
+ensure_nginx || failures+=("install nginx")
+if [ -f scripts/install-test-deps.sh ]; then
+  bash scripts/install-test-deps.sh || failures+=("install-test-deps")
+fi
 
 step "cargo fmt --check"
 cargo fmt --all --check || failures+=("fmt")
