@@ -58,6 +58,7 @@ pub use app::{App, AppFuture, AppService};
 pub use body::{Body, BoxError};
 pub use endpoint::{blocking, Handler};
 pub use error::{BuildError, HttpError, Rejection, ERROR_ID_HEADER};
+pub use extract::form::Form;
 pub use extract::header::Headers;
 pub use extract::json::{parse_json, Json};
 pub use extract::path::Path;
@@ -85,7 +86,7 @@ pub use serde_json;
 pub mod prelude {
     pub use crate::validate::Validate;
     pub use crate::{
-        App, Event, FromRequest, FromRequestParts, Headers, HttpError, IntoResponse, Json, JsonLines, Path, Query,
+        App, Event, Form, FromRequest, FromRequestParts, Headers, HttpError, IntoResponse, Json, JsonLines, Path, Query,
         Rejection, RequestContext, Route, Router, Sse, State, TextStream,
     };
     pub use frontdesk_macros::Validate;

@@ -15,7 +15,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::task::JoinSet;
 
-use crate::app::{App, AppService};
+use crate::app::App;
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -50,13 +50,37 @@ pub async fn serve(app: App, addr: impl ToSocketAddrs) -> io::Result<()> {
     serve_with(service, listener, ServeConfig::default(), shutdown_signal()).await
 }
 
-/// Serves an already built app on `listener` until `shutdown` completes, then
-/// drains connections for up to `config.shutdown_deadline`.
+/// Serves a built app — or any tower service wrapping one, e.g. with
+/// `tower-http` layers — on `listener` until `shutdown` completes, then drains
+/// connections for up to `config.shutdown_deadline`.
+///
+/// ```no_run
+/// use frontdesk::prelude::*;
+/// use frontdesk::{serve_with, shutdown_signal, ServeConfig};
+///
+/// async fn hello() -> &'static str { "hello" }
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let service = App::new().route(Route::get("/hello", hello)).build().expect("a valid app");
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+/// serve_with(service, listener, ServeConfig::default(), shutdown_signal()).await
+/// # }
+/// ```
 ///
 /// # Errors
 /// Only when accepting connections fails persistently.
-pub async fn serve_with<F>(service: AppService, listener: TcpListener, config: ServeConfig, shutdown: F) -> io::Result<()>
+pub async fn serve_with<S, B, F>(service: S, listener: TcpListener, config: ServeConfig, shutdown: F) -> io::Result<()>
 where
+    S: tower_service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<crate::body::BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<crate::body::BoxError>,
     F: Future<Output = ()> + Send,
 {
     let local: Option<SocketAddr> = listener.local_addr().ok();

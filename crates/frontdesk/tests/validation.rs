@@ -485,3 +485,37 @@ async fn the_openapi_document_carries_the_same_rules() {
     let f = &doc["components"]["schemas"]["Cons"]["properties"]["f"];
     assert_eq!(f["exclusiveMinimum"], 0.0, "{doc}");
 }
+
+#[derive(Debug, Deserialize, JsonSchema, Validate)]
+struct Login {
+    #[validate(length(min = 3))]
+    username: String,
+    #[validate(range(min = 1))]
+    n: u32,
+}
+
+async fn login(frontdesk::Form(l): frontdesk::Form<Login>) -> String {
+    format!("{} {}", l.username, l.n)
+}
+
+#[tokio::test]
+async fn forms_are_validated_like_fastapi() {
+    let c = TestClient::new(App::new().route(Route::post("/login", login)));
+    let form = |body: &'static str| c.post("/login").header("content-type", "application/x-www-form-urlencoded").body(body);
+    assert_eq!(form("username=ann+lee&n=2").send().await.text().await, "ann lee 2");
+    let r = form("username=an&n=0").send().await;
+    assert_eq!(
+        r.json::<Value>().await,
+        json!({"detail":[
+            {"type":"string_too_short","loc":["body","username"],"msg":"String should have at least 3 characters","input":"an","ctx":{"min_length":3}},
+            {"type":"greater_than_equal","loc":["body","n"],"msg":"Input should be greater than or equal to 1","input":"0","ctx":{"ge":1}}
+        ]})
+    );
+    let r = form("n=1").send().await;
+    assert_eq!(
+        r.json::<Value>().await,
+        json!({"detail":[{"type":"missing","loc":["body","username"],"msg":"Field required","input":null}]})
+    );
+    let r = c.post("/login").json(&json!({"username": "ann", "n": 1})).send().await;
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}

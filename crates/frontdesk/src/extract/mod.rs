@@ -24,6 +24,7 @@ use crate::error::Rejection;
 use crate::openapi::OperationDoc;
 use crate::router::RouteRuntime;
 
+pub(crate) mod form;
 pub(crate) mod header;
 pub(crate) mod json;
 pub(crate) mod params;

@@ -232,6 +232,19 @@ impl OperationDoc {
         }));
     }
 
+    /// Declares a form body (`application/x-www-form-urlencoded`) of type `T`.
+    pub fn request_body_form<T: JsonSchema + Validate>(&mut self) {
+        self.validates = true;
+        let schema = self.schema_for::<T>();
+        if let Some(generator) = &mut self.generator {
+            T::extend_schema(generator.definitions_mut());
+        }
+        self.request_body = Some(json!({
+            "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+            "required": true
+        }));
+    }
+
     /// Declares a raw request body of the given media type.
     pub fn request_body_raw(&mut self, content_type: &str) {
         self.request_body = Some(json!({
