@@ -46,6 +46,7 @@ pub struct App {
     info: ApiInfo,
     openapi_path: Option<String>,
     docs_path: Option<String>,
+    swagger_cdn: Option<String>,
     redirect_trailing_slash: bool,
 }
 
@@ -72,6 +73,7 @@ impl App {
             info: ApiInfo::default(),
             openapi_path: Some("/openapi.json".to_owned()),
             docs_path: Some("/docs".to_owned()),
+            swagger_cdn: None,
             redirect_trailing_slash: true,
         }
     }
@@ -185,6 +187,14 @@ impl App {
         self
     }
 
+    /// Also serves Swagger UI at `<docs path>/swagger`, loading its assets from
+    /// `cdn_base` (e.g. `https://cdn.jsdelivr.net/npm/swagger-ui-dist@5`). Off by
+    /// default: the built-in page at `/docs` needs no network.
+    pub fn swagger_ui(mut self, cdn_base: impl Into<String>) -> Self {
+        self.swagger_cdn = Some(cdn_base.into());
+        self
+    }
+
     /// Trailing-slash policy. With `true` (the default, as in FastAPI), a
     /// request for `/items/` when only `/items` exists (or the reverse) is
     /// answered `307 Temporary Redirect` to the other form, query kept. With
@@ -211,6 +221,7 @@ impl App {
             info,
             openapi_path,
             docs_path,
+            swagger_cdn,
             redirect_trailing_slash,
         } = self;
         let mut routes = router.flatten();
@@ -252,6 +263,17 @@ impl App {
                 let page = page.clone();
                 async move { crate::response::Html(page).into_response() }
             }).hidden());
+        }
+        if let (Some(docs), Some(cdn)) = (&docs_path, &swagger_cdn) {
+            let page = crate::docs::swagger_page(&info.title, openapi_path.as_deref().unwrap_or(""), cdn);
+            let path = format!("{}/swagger", docs.trim_end_matches('/'));
+            routes.push(
+                Route::get(&path, move || {
+                    let page = page.clone();
+                    async move { crate::response::Html(page).into_response() }
+                })
+                .hidden(),
+            );
         }
         let shared = Arc::new(Shared { states });
         let base = overrides.apply(Limits::default());

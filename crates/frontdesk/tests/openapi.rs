@@ -231,3 +231,13 @@ async fn the_document_and_the_page_are_served_and_can_move_or_go() {
     assert_eq!(c.get("/openapi.json").send().await.status(), 404);
     assert_eq!(c.get("/docs").send().await.status(), 404);
 }
+
+#[tokio::test]
+async fn swagger_ui_is_opt_in() {
+    let c = TestClient::new(App::new().route(Route::get("/", root)));
+    assert_eq!(c.get("/docs/swagger").send().await.status(), 404);
+    let c = TestClient::new(App::new().swagger_ui("https://cdn.example/swagger-ui-dist@5").route(Route::get("/", root)));
+    let r = c.get("/docs/swagger").send().await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.contains("https://cdn.example/swagger-ui-dist@5/swagger-ui-bundle.js"));
+}

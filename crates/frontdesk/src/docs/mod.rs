@@ -11,6 +11,24 @@ pub(crate) fn page(title: &str, openapi_url: &str) -> String {
         .replace("{{OPENAPI_URL}}", &html_escape(openapi_url))
 }
 
+/// A Swagger UI page loading its assets from `cdn_base` (e.g.
+/// `https://cdn.jsdelivr.net/npm/swagger-ui-dist@5`): an opt-in for teams used
+/// to it; unlike the default page it needs that CDN to be reachable.
+pub(crate) fn swagger_page(title: &str, openapi_url: &str, cdn_base: &str) -> String {
+    let cdn = html_escape(cdn_base.trim_end_matches('/'));
+    let title = html_escape(title);
+    let url = serde_json::to_string(openapi_url).unwrap_or_else(|_| "\"\"".into());
+    format!(
+        r##"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} — Swagger UI</title>
+<link rel="stylesheet" href="{cdn}/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="{cdn}/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({{url: {url}, dom_id: "#swagger-ui", deepLinking: true}});</script>
+</body></html>"##
+    )
+}
+
 fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -21,6 +39,13 @@ fn html_escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn swagger_page_points_at_the_cdn_and_the_document() {
+        let page = super::swagger_page("API", "/openapi.json", "https://cdn.example/swagger-ui-dist@5/");
+        assert!(page.contains("https://cdn.example/swagger-ui-dist@5/swagger-ui-bundle.js"));
+        assert!(page.contains(r#"url: "/openapi.json""#));
+    }
+
     #[test]
     fn page_is_small_and_self_contained() {
         let page = super::page("T<>", "/openapi.json");
