@@ -43,7 +43,7 @@ pub trait Handler<Args>: Clone + Send + Sync + Sized + 'static {
 
 /// Records one extractor's outcome; `None` means it failed with validation errors
 /// (kept in `errors`), so the others still run and report theirs.
-fn settle<T>(result: Result<T, Rejection>, errors: &mut ValidationErrors) -> Result<Option<T>, Response> {
+fn settle<T>(result: Result<T, Rejection>, errors: &mut ValidationErrors) -> Result<Option<T>, Box<Response>> {
     match result {
         Ok(value) => Ok(Some(value)),
         Err(Rejection::Invalid(found)) => {
@@ -89,12 +89,12 @@ macro_rules! impl_handler {
                     $(
                         let $head = match settle($head::from_request_parts(&mut ctx).await, &mut errors) {
                             Ok(value) => value,
-                            Err(response) => return response,
+                            Err(response) => return *response,
                         };
                     )*
                     let $last = match settle($last::from_request(&mut ctx, body).await, &mut errors) {
                         Ok(value) => value,
-                        Err(response) => return response,
+                        Err(response) => return *response,
                     };
                     drop(ctx);
                     match ($($head,)* $last,) {

@@ -207,7 +207,7 @@ pub enum Rejection {
     /// The input is invalid: answered as 422 with every error found.
     Invalid(ValidationErrors),
     /// Any other refusal, answered with this response (e.g. 401, 413, 415).
-    Response(Response),
+    Response(Box<Response>),
 }
 
 impl From<ValidationErrors> for Rejection {
@@ -224,7 +224,13 @@ impl From<crate::validate::ValidationError> for Rejection {
 
 impl From<HttpError> for Rejection {
     fn from(error: HttpError) -> Self {
-        Rejection::Response(error.into_response())
+        Rejection::Response(Box::new(error.into_response()))
+    }
+}
+
+impl From<Response> for Rejection {
+    fn from(response: Response) -> Self {
+        Rejection::Response(Box::new(response))
     }
 }
 
@@ -232,7 +238,7 @@ impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         match self {
             Rejection::Invalid(errors) => errors.into_response(),
-            Rejection::Response(response) => response,
+            Rejection::Response(response) => *response,
         }
     }
 }

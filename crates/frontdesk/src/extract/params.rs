@@ -594,10 +594,10 @@ mod tests {
     use super::*;
     use serde::Deserialize;
 
-    fn parse<T: for<'de> Deserialize<'de>>(pairs: &[(&str, &str)]) -> Result<T, ValidationError> {
+    fn parse<T: for<'de> Deserialize<'de>>(pairs: &[(&str, &str)]) -> Result<T, Box<ValidationError>> {
         let groups = group(pairs.iter().copied());
         T::deserialize(ParamsDeserializer::new(&groups))
-            .map_err(|e| e.into_validation_error(Source::Query))
+            .map_err(|e| Box::new(e.into_validation_error(Source::Query)))
     }
 
     #[derive(Debug, Deserialize, PartialEq)]

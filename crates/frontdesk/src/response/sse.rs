@@ -486,7 +486,7 @@ impl ReceivedEvent {
             .iter()
             .filter_map(|(sep, n)| text.find(sep).map(|i| (i, *n)))
             .min_by_key(|(i, _)| *i)?;
-        let event = ReceivedEvent::parse(text[..end].as_bytes())?;
+        let event = ReceivedEvent::parse(&text.as_bytes()[..end])?;
         Some((event, buffer[end + skip..].to_vec()))
     }
 

@@ -141,17 +141,15 @@ impl<'a> Walker<'a> {
             "integer" => self.integer(schema, value, loc),
             "number" => self.number(schema, value, loc),
             "boolean" => self.boolean(value, loc),
-            "null" => {
-                if !value.is_null() {
-                    let input = value.clone();
-                    self.errors.push(ValidationError::new(
-                        "none_required",
-                        loc.clone(),
-                        "Input should be None",
-                        input,
-                        None,
-                    ));
-                }
+            "null" if !value.is_null() => {
+                let input = value.clone();
+                self.errors.push(ValidationError::new(
+                    "none_required",
+                    loc.clone(),
+                    "Input should be None",
+                    input,
+                    None,
+                ));
             }
             _ => {}
         }
