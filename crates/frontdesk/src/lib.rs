@@ -61,6 +61,7 @@ pub use error::{BuildError, HttpError, Rejection, ERROR_ID_HEADER};
 pub use extract::form::Form;
 pub use extract::header::Headers;
 pub use extract::json::{parse_json, Json};
+pub use extract::last_event_id::LastEventId;
 pub use extract::path::Path;
 pub use extract::query::Query;
 pub use extract::raw::Request;
@@ -76,6 +77,63 @@ pub use server::{serve, serve_with, shutdown_signal, ServeConfig};
 /// The derive for [`validate::Validate`]: reads `#[validate(..)]` attributes.
 pub use frontdesk_macros::Validate;
 
+/// The endpoint macros: `#[get]`, `#[post]`, `#[put]`, `#[patch]`, `#[delete]`
+/// and `#[endpoint(method = .., path = ..)]` declare an endpoint's method, path
+/// and docs once, on the function; the function's name then registers it.
+/// The example shows `#[get]`, `#[post]` and a `blocking` endpoint at work.
+///
+/// ```
+/// use frontdesk::prelude::*;
+/// use frontdesk::testing::TestClient;
+///
+/// #[derive(Deserialize, Serialize, JsonSchema, Validate)]
+/// struct Item {
+///     #[validate(length(min = 1))]
+///     name: String,
+/// }
+///
+/// /// Read one item.
+/// ///
+/// /// Answers 404 when there is no such item.
+/// #[get("/items/{id}", tags = ["items"], responses(404 = "Item not found"))]
+/// async fn read_item(Path(id): Path<u64>) -> Result<String, HttpError> {
+///     if id == 0 {
+///         return Err(HttpError::not_found("Item not found"));
+///     }
+///     Ok(format!("item {id}"))
+/// }
+///
+/// /// Create an item.
+/// #[post("/items", status = 201, tags = ["items"])]
+/// async fn create_item(Json(item): Json<Item>) -> Json<Item> {
+///     Json(item)
+/// }
+///
+/// /// Count the words of a text, on the blocking pool.
+/// #[post("/words", blocking)]
+/// fn count_words(text: String) -> String {
+///     text.split_whitespace().count().to_string()
+/// }
+///
+/// let app = App::new().route(read_item).route(create_item).route(count_words);
+/// let doc = app.openapi().unwrap();
+/// assert_eq!(doc["paths"]["/items/{id}"]["get"]["summary"], "Read one item.");
+/// assert_eq!(doc["paths"]["/items/{id}"]["get"]["operationId"], "read_item");
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let client = TestClient::new(app);
+/// assert_eq!(client.get("/items/7").send().await.text().await, "item 7");
+/// let created = client.post("/items").json(&serde_json::json!({"name": "pen"})).send().await;
+/// assert_eq!(created.status(), StatusCode::CREATED);
+/// assert_eq!(client.post("/words").body("one two three").send().await.text().await, "3");
+/// // The function itself stays callable.
+/// assert_eq!(read_item::handler(Path(3)).await.unwrap(), "item 3");
+/// # });
+/// ```
+pub use frontdesk_macros::get;
+/// An endpoint macro; the grammar, the options and an example are under [`get`](macro@get).
+pub use frontdesk_macros::{delete, endpoint, patch, post, put};
+
 pub use bytes;
 pub use http;
 pub use schemars;
@@ -86,10 +144,10 @@ pub use serde_json;
 pub mod prelude {
     pub use crate::validate::Validate;
     pub use crate::{
-        App, Event, Form, FromRequest, FromRequestParts, Headers, HttpError, IntoResponse, Json, JsonLines, Path, Query,
-        Rejection, RequestContext, Route, Router, Sse, State, TextStream,
+        App, Event, Form, FromRequest, FromRequestParts, Headers, HttpError, IntoResponse, Json, JsonLines, LastEventId,
+        Path, Query, Rejection, RequestContext, Route, Router, Sse, State, TextStream,
     };
-    pub use frontdesk_macros::Validate;
+    pub use frontdesk_macros::{delete, endpoint, get, patch, post, put, Validate};
     pub use futures_core::Stream;
     pub use http::StatusCode;
     pub use schemars::JsonSchema;

@@ -27,6 +27,7 @@ use crate::router::RouteRuntime;
 pub(crate) mod form;
 pub(crate) mod header;
 pub(crate) mod json;
+pub(crate) mod last_event_id;
 pub(crate) mod params;
 pub(crate) mod path;
 pub(crate) mod query;

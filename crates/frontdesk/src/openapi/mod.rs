@@ -219,6 +219,17 @@ impl OperationDoc {
         }
     }
 
+    /// Declares one parameter given as a raw OpenAPI Parameter Object (`name`,
+    /// `in`, `required`, `schema`, ...), for an extractor whose parameter is not
+    /// read off a struct's fields. A parameter with the same `name` and `in` as
+    /// one already declared replaces it.
+    pub fn parameter(&mut self, parameter: Value) {
+        let key = |p: &Value| (p.get("name").cloned(), p.get("in").cloned());
+        let new = key(&parameter);
+        self.parameters.retain(|p| key(p) != new);
+        self.parameters.push(parameter);
+    }
+
     /// Declares a JSON request body of type `T`.
     pub fn request_body_json<T: JsonSchema + Validate>(&mut self) {
         self.validates = true;
@@ -524,7 +535,7 @@ fn generic_name(intended: &str, rust_id: &str) -> Option<String> {
     let start = rust_id.find('<')?;
     let args = &rust_id[start + 1..rust_id.rfind('>')?];
     let mut name = intended.to_owned();
-    for part in args.split(|c| matches!(c, '<' | '>' | ',')) {
+    for part in args.split(['<', '>', ',']) {
         let short = part.trim().rsplit("::").next().unwrap_or("").trim();
         if !short.is_empty() {
             name.push('_');

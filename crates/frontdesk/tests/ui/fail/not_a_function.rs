@@ -1,0 +1,6 @@
+use frontdesk::prelude::*;
+
+#[get("/items")]
+struct Items;
+
+fn main() {}
