@@ -7,7 +7,8 @@
 //! and all their validation errors are answered together in one 422.
 //!
 //! Blocking work belongs on tokio's blocking pool: wrap it in [`blocking`], or
-//! register a plain `fn` with [`Route::blocking`](crate::Route::blocking).
+//! mark a plain `fn` endpoint `blocking` in its route macro
+//! (`#[post("/x", blocking)]`).
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -31,7 +32,7 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
     message = "`{Self}` is not a frontdesk handler",
     label = "not a handler",
     note = "a handler is an `async fn` of at most 16 extractor arguments (the last may read the body) returning a type that implements `IntoResponse`",
-    note = "for a blocking `fn`, use `Route::blocking` or `frontdesk::blocking`"
+    note = "for a blocking `fn`, use `#[get(.., blocking)]` (any method) or call `frontdesk::blocking` inside an `async fn`"
 )]
 pub trait Handler<Args>: Clone + Send + Sync + Sized + 'static {
     /// Extracts the arguments, runs the function and builds the response.

@@ -38,7 +38,9 @@ pub const ERROR_ID_HEADER: &str = "x-error-id";
 pub struct HttpError {
     status: StatusCode,
     detail: Value,
-    headers: HeaderMap,
+    // Boxed and optional: most errors carry no headers, and a small error type
+    // keeps `Result<T, HttpError>` cheap to return.
+    headers: Option<Box<HeaderMap>>,
 }
 
 impl HttpError {
@@ -48,7 +50,7 @@ impl HttpError {
         HttpError {
             status,
             detail: Value::String(status.canonical_reason().unwrap_or("Error").to_owned()),
-            headers: HeaderMap::new(),
+            headers: None,
         }
     }
 
@@ -57,7 +59,7 @@ impl HttpError {
         HttpError {
             status,
             detail: serde_json::to_value(detail).unwrap_or(Value::Null),
-            headers: HeaderMap::new(),
+            headers: None,
         }
     }
 
@@ -95,7 +97,9 @@ impl HttpError {
         tracing::error!(error_id = %id, error = %error, "internal server error");
         let mut err = Self::new(StatusCode::INTERNAL_SERVER_ERROR);
         if let Ok(value) = HeaderValue::from_str(&id) {
-            err.headers.insert(HeaderName::from_static(ERROR_ID_HEADER), value);
+            err.headers
+                .get_or_insert_with(Default::default)
+                .insert(HeaderName::from_static(ERROR_ID_HEADER), value);
         }
         err
     }
@@ -105,7 +109,7 @@ impl HttpError {
     /// # Panics
     /// When `name` or `value` is not a valid header (a programming error).
     pub fn with_header(mut self, name: &'static str, value: &str) -> Self {
-        self.headers.insert(
+        self.headers.get_or_insert_with(Default::default).insert(
             HeaderName::from_static(name),
             HeaderValue::from_str(value).expect("a valid header value"),
         );
@@ -122,9 +126,9 @@ impl HttpError {
         &self.detail
     }
 
-    /// The extra headers.
-    pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+    /// The extra headers, if any.
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        self.headers.as_deref()
     }
 }
 
@@ -148,7 +152,9 @@ impl IntoResponse for HttpError {
         })
         .unwrap_or_else(|_| br#"{"detail":"Internal Server Error"}"#.to_vec());
         let mut response = json_response(self.status, body);
-        response.headers_mut().extend(self.headers);
+        if let Some(headers) = self.headers {
+            response.headers_mut().extend(*headers);
+        }
         response
     }
 

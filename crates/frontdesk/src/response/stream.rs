@@ -17,8 +17,10 @@ use crate::response::{IntoResponse, Response};
 
 /// A `text/plain; charset=utf-8` response written chunk by chunk (chunked
 /// transfer encoding): each `String` (or `&'static str`) the stream yields is
-/// sent at once. A `Result` item's error ends the response early (the cause is
-/// logged); clients see the body stop short of its terminator.
+/// sent at once. A `Result` item's error cuts the response (the cause is
+/// logged): clients see the body stop short of its terminator — or, when the
+/// error comes before the response head was written, the connection close —
+/// never a complete-looking body.
 ///
 /// ```
 /// use frontdesk::prelude::*;
