@@ -3,6 +3,7 @@
 
 use proc_macro::TokenStream;
 
+mod errors;
 mod route;
 mod validate;
 
@@ -71,7 +72,7 @@ pub fn derive_validate(input: TokenStream) -> TokenStream {
 /// parameters, extract them with a struct `Path<T>`, which is checked at run
 /// time instead.
 ///
-/// ```ignore
+/// ```text
 /// use frontdesk::prelude::*;
 ///
 /// /// Read one item.
@@ -92,7 +93,7 @@ pub fn get(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Declares a `POST` endpoint: `#[post("/items", options..)]`. The grammar,
 /// options and checks are those of [`macro@get`].
 ///
-/// ```ignore
+/// ```text
 /// /// Create an item.
 /// #[post("/items", status = 201, tags = ["items"])]
 /// async fn create_item(Json(item): Json<Item>) -> Json<Item> {
@@ -129,7 +130,7 @@ pub fn delete(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `#[endpoint(method = OPTIONS, path = "/items", options..)]`. The other
 /// options and the checks are those of [`macro@get`].
 ///
-/// ```ignore
+/// ```text
 /// #[endpoint(method = HEAD, path = "/health", hidden)]
 /// async fn health_head() -> StatusCode { StatusCode::OK }
 /// ```

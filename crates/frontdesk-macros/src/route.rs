@@ -27,6 +27,8 @@ use options::{parse_options, Options};
 use signature::{check_arguments, check_signature};
 use template::template_parameters;
 
+use crate::errors::Errors;
+
 /// Which macro was written: one with its method in its name, or `#[endpoint]`.
 #[derive(Clone, Copy)]
 pub(crate) enum Macro {
@@ -45,36 +47,12 @@ impl Macro {
     }
 }
 
-/// Collects every error of one expansion, so the user sees them all at once.
-#[derive(Default)]
-struct Errors(Option<Error>);
-
-impl Errors {
-    fn push(&mut self, error: Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    fn spanned(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
-        self.push(Error::new_spanned(tokens, message));
-    }
-
-    fn at(&mut self, span: Span, message: impl std::fmt::Display) {
-        self.push(Error::new(span, message));
-    }
-}
-
 /// The doc comment's lines, one leading space removed, outer blank lines dropped.
 fn doc_lines(attrs: &[Attribute]) -> Vec<String> {
     let mut lines = Vec::new();
     for attr in attrs.iter().filter(|a| a.path().is_ident("doc")) {
         if let Meta::NameValue(nv) = &attr.meta {
-            if let Expr::Lit(syn::ExprLit {
-                lit: Lit::Str(s), ..
-            }) = &nv.value
-            {
+            if let Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) = &nv.value {
                 for line in s.value().split('\n') {
                     lines.push(line.strip_prefix(' ').unwrap_or(line).trim_end().to_owned());
                 }
@@ -125,7 +103,7 @@ pub(crate) fn expand(mac: Macro, args: TokenStream, item: TokenStream) -> TokenS
                     mac.name()
                 ),
             );
-            let mut out = errors.0.map(Error::into_compile_error).unwrap_or_default();
+            let mut out = errors.take().map(Error::into_compile_error).unwrap_or_default();
             out.extend(item);
             return out;
         }
@@ -136,7 +114,7 @@ pub(crate) fn expand(mac: Macro, args: TokenStream, item: TokenStream) -> TokenS
         .and_then(|path| template_parameters(path, &mut errors).map(|names| (path, names)));
     check_signature(&func, &options, &mut errors);
     check_arguments(&func, template, &mut errors);
-    match errors.0 {
+    match errors.take() {
         Some(error) => {
             let mut out = error.into_compile_error();
             out.extend(stand_in(&func));
@@ -148,10 +126,7 @@ pub(crate) fn expand(mac: Macro, args: TokenStream, item: TokenStream) -> TokenS
 
 /// Attributes that must follow the item wherever its parts go.
 fn cfg_attributes(func: &ItemFn) -> Vec<&Attribute> {
-    func.attrs
-        .iter()
-        .filter(|a| a.path().is_ident("cfg"))
-        .collect()
+    func.attrs.iter().filter(|a| a.path().is_ident("cfg")).collect()
 }
 
 fn stand_in(func: &ItemFn) -> TokenStream {
@@ -221,8 +196,7 @@ fn generate(mac: Macro, func: &ItemFn, options: &Options) -> TokenStream {
     let assertions = assertions(func);
     let rust_deprecated = attrs.iter().any(|a| a.path().is_ident("deprecated"));
     let allow_deprecated = rust_deprecated.then(|| quote!(#[allow(deprecated)]));
-    let assertions =
-        (!assertions.is_empty()).then(|| quote!(#(#cfgs)* #allow_deprecated #assertions));
+    let assertions = (!assertions.is_empty()).then(|| quote!(#(#cfgs)* #allow_deprecated #assertions));
 
     quote! {
         #(#cfgs)*
@@ -275,8 +249,7 @@ fn blocking_handler(func: &ItemFn) -> TokenStream {
     let inner_sig = &func.sig;
     let block = &func.block;
     let handler = Ident::new("handler", name.span());
-    let result =
-        quote_spanned!(output_span=> ::core::result::Result<#output, ::frontdesk::HttpError>);
+    let result = quote_spanned!(output_span=> ::core::result::Result<#output, ::frontdesk::HttpError>);
     // `HttpError` is large, and clippy says so of every plain `fn` returning
     // `Result<_, HttpError>`, though an `async fn` returning the same is fine:
     // the body keeps the signature the user wrote for an endpoint.

@@ -7,24 +7,7 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Expr, Fields, Lit, Meta, Token, Type};
 
-/// Collects every error of one expansion, so the user sees them all at once.
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-    fn finish(self) -> syn::Result<()> {
-        match self.0 {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-}
+use crate::errors::Errors;
 
 #[derive(Default)]
 struct Rules {
@@ -56,8 +39,13 @@ fn parse_rules(field: &syn::Field, errors: &mut Errors) -> Rules {
             Some("schemars") => {
                 if let Ok(list) = attr.meta.require_list() {
                     let text = list.tokens.to_string();
-                    for word in ["length", "range", "pattern", "regex", "email", "url", "contains", "inner"] {
-                        if text.split(|c: char| !c.is_alphanumeric() && c != '_').any(|w| w == word) {
+                    for word in [
+                        "length", "range", "pattern", "regex", "email", "url", "contains", "inner",
+                    ] {
+                        if text
+                            .split(|c: char| !c.is_alphanumeric() && c != '_')
+                            .any(|w| w == word)
+                        {
                             errors.push(syn::Error::new(
                                 attr.span(),
                                 format!("`#[schemars({word}(..))]` would be documented but never checked — write it as `#[validate({word}(..))]` so frontdesk checks it too"),
@@ -165,7 +153,10 @@ fn parse_rules(field: &syn::Field, errors: &mut Errors) -> Rules {
         }
     }
     if rules.required && option_inner(&field.ty).is_none() {
-        errors.push(syn::Error::new(field.ty.span(), "`required` applies to `Option<T>` fields"));
+        errors.push(syn::Error::new(
+            field.ty.span(),
+            "`required` applies to `Option<T>` fields",
+        ));
     }
     rules
 }
@@ -241,10 +232,16 @@ fn serde_attr(attrs: &[syn::Attribute], key: &str) -> Option<String> {
 }
 
 fn rename(name: &str, rule: Option<&str>) -> String {
-    let words: Vec<String> = name.split('_').filter(|w| !w.is_empty()).map(str::to_owned).collect();
+    let words: Vec<String> = name
+        .split('_')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
     let capitalize = |w: &str| {
         let mut c = w.chars();
-        c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+        c.next()
+            .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+            .unwrap_or_default()
     };
     match rule {
         Some("lowercase") => name.to_lowercase(),
@@ -278,7 +275,8 @@ pub(crate) fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 let (access, key) = match &field.ident {
                     Some(ident) => {
                         let rust_name = ident.to_string().trim_start_matches("r#").to_owned();
-                        let wire = serde_attr(&field.attrs, "rename").unwrap_or_else(|| rename(&rust_name, rename_all.as_deref()));
+                        let wire = serde_attr(&field.attrs, "rename")
+                            .unwrap_or_else(|| rename(&rust_name, rename_all.as_deref()));
                         (quote!(self.#ident), quote!(#wire))
                     }
                     None => {
@@ -310,7 +308,11 @@ pub(crate) fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                         }
                         None => quote! { let value = &#access; #(#body)* },
                     };
-                    let at = if named { quote!(#key) } else { quote!(#key as usize) };
+                    let at = if named {
+                        quote!(#key)
+                    } else {
+                        quote!(#key as usize)
+                    };
                     checks.push(quote! {
                         checker.at(#at, |checker| { #run });
                     });
@@ -341,7 +343,10 @@ pub(crate) fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             }
         }
         Data::Enum(_) => {}
-        Data::Union(u) => errors.push(syn::Error::new(u.union_token.span(), "`Validate` cannot be derived for unions")),
+        Data::Union(u) => errors.push(syn::Error::new(
+            u.union_token.span(),
+            "`Validate` cannot be derived for unions",
+        )),
     }
     errors.finish()?;
     let nested_extends = nested_types.iter().map(|ty| {
@@ -378,22 +383,34 @@ fn field_checks(rules: &Rules, span: Span) -> Vec<TokenStream> {
         out.push(quote_spanned! {span=> checker.range(value, #min, #max, #emin, #emax); });
     }
     if let Some(re) = &rules.regex {
-        out.push(quote_spanned! {span=> checker.pattern(::core::convert::AsRef::<str>::as_ref(value), &(#re)); });
+        out.push(
+            quote_spanned! {span=> checker.pattern(::core::convert::AsRef::<str>::as_ref(value), &(#re)); },
+        );
     }
     if let Some(p) = &rules.pattern {
-        out.push(quote_spanned! {span=> checker.pattern_text(::core::convert::AsRef::<str>::as_ref(value), #p); });
+        out.push(
+            quote_spanned! {span=> checker.pattern_text(::core::convert::AsRef::<str>::as_ref(value), #p); },
+        );
     }
     if let Some(c) = &rules.contains {
-        out.push(quote_spanned! {span=> checker.contains(::core::convert::AsRef::<str>::as_ref(value), #c); });
+        out.push(
+            quote_spanned! {span=> checker.contains(::core::convert::AsRef::<str>::as_ref(value), #c); },
+        );
     }
     if rules.email {
-        out.push(quote_spanned! {span=> checker.format(::core::convert::AsRef::<str>::as_ref(value), "email"); });
+        out.push(
+            quote_spanned! {span=> checker.format(::core::convert::AsRef::<str>::as_ref(value), "email"); },
+        );
     }
     if rules.url {
-        out.push(quote_spanned! {span=> checker.format(::core::convert::AsRef::<str>::as_ref(value), "uri"); });
+        out.push(
+            quote_spanned! {span=> checker.format(::core::convert::AsRef::<str>::as_ref(value), "uri"); },
+        );
     }
     for f in &rules.custom {
-        out.push(quote_spanned! {span=> checker.custom(#f(value), || ::frontdesk::serde_json::Value::Null); });
+        out.push(
+            quote_spanned! {span=> checker.custom(#f(value), || ::frontdesk::serde_json::Value::Null); },
+        );
     }
     if rules.nested {
         out.push(quote_spanned! {span=> checker.nested(value); });

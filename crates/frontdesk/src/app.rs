@@ -58,7 +58,9 @@ impl Default for App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("routes", &self.router.routes).finish()
+        f.debug_struct("App")
+            .field("routes", &self.router.routes)
+            .finish()
     }
 }
 
@@ -242,7 +244,8 @@ impl App {
             }
         }
         if let Some(path) = &openapi_path {
-            let bytes = Bytes::from(serde_json::to_vec(&document).map_err(|e| BuildError::OpenApi(e.to_string()))?);
+            let bytes =
+                Bytes::from(serde_json::to_vec(&document).map_err(|e| BuildError::OpenApi(e.to_string()))?);
             routes.push(
                 Route::get(path, move || {
                     let bytes = bytes.clone();
@@ -259,10 +262,13 @@ impl App {
         }
         if let Some(path) = &docs_path {
             let page = crate::docs::page(&info.title, openapi_path.as_deref().unwrap_or(""));
-            routes.push(Route::get(path, move || {
-                let page = page.clone();
-                async move { crate::response::Html(page).into_response() }
-            }).hidden());
+            routes.push(
+                Route::get(path, move || {
+                    let page = page.clone();
+                    async move { crate::response::Html(page).into_response() }
+                })
+                .hidden(),
+            );
         }
         if let (Some(docs), Some(cdn)) = (&docs_path, &swagger_cdn) {
             let page = crate::docs::swagger_page(&info.title, openapi_path.as_deref().unwrap_or(""), cdn);
@@ -320,7 +326,9 @@ impl App {
                 });
                 Target::Layered(apply_layers(inner, &route.layers))
             };
-            entry.methods.push((route.method.clone(), Endpoint { runtime, target }));
+            entry
+                .methods
+                .push((route.method.clone(), Endpoint { runtime, target }));
         }
         for entry in &mut paths {
             entry.param_names = param_names(&entry.template);
@@ -421,7 +429,10 @@ pub struct AppService {
 impl std::fmt::Debug for AppService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppService")
-            .field("paths", &self.inner.paths.iter().map(|p| &p.template).collect::<Vec<_>>())
+            .field(
+                "paths",
+                &self.inner.paths.iter().map(|p| &p.template).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -451,7 +462,9 @@ impl Service<http::Request<Body>> for HandlerService {
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
         let Some(call) = parts.extensions.remove::<RouteCall>() else {
-            return Box::pin(async { Ok(HttpError::internal("layered route lost its context").into_response()) });
+            return Box::pin(async {
+                Ok(HttpError::internal("layered route lost its context").into_response())
+            });
         };
         let ctx = RequestContext::new(parts, call.params, call.runtime);
         let future = self.handler.call(ctx, body);
@@ -475,15 +488,11 @@ impl AppService {
         let entry = &inner.paths[*matched.value];
         let method = request.method();
         let is_head = method == Method::HEAD;
-        let endpoint = entry
-            .methods
-            .iter()
-            .find(|(m, _)| m == method)
-            .or_else(|| {
-                is_head
-                    .then(|| entry.methods.iter().find(|(m, _)| m == Method::GET))
-                    .flatten()
-            });
+        let endpoint = entry.methods.iter().find(|(m, _)| m == method).or_else(|| {
+            is_head
+                .then(|| entry.methods.iter().find(|(m, _)| m == Method::GET))
+                .flatten()
+        });
         let Some((_, endpoint)) = endpoint else {
             return Box::pin(std::future::ready(method_not_allowed(entry)));
         };
@@ -569,7 +578,11 @@ fn method_not_allowed(entry: &PathEntry) -> Response {
     response
 }
 
-async fn finish<F: Future<Output = Response>>(future: F, runtime: Arc<RouteRuntime>, is_head: bool) -> Response {
+async fn finish<F: Future<Output = Response>>(
+    future: F,
+    runtime: Arc<RouteRuntime>,
+    is_head: bool,
+) -> Response {
     let mut response = match runtime.limits.timeout {
         Some(limit) => match tokio::time::timeout(limit, future).await {
             Ok(response) => response,
@@ -645,7 +658,10 @@ mod tests {
 
     #[test]
     fn template_parameter_names() {
-        let names: Vec<String> = param_names("/a/{x}/b/{*rest}").iter().map(|s| s.to_string()).collect();
+        let names: Vec<String> = param_names("/a/{x}/b/{*rest}")
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(names, ["x", "rest"]);
     }
 }

@@ -44,7 +44,10 @@ pub trait Handler<Args>: Clone + Send + Sync + Sized + 'static {
 
 /// Records one extractor's outcome; `None` means it failed with validation errors
 /// (kept in `errors`), so the others still run and report theirs.
-fn settle<T>(result: Result<T, Rejection>, errors: &mut ValidationErrors) -> Result<Option<T>, Box<Response>> {
+fn settle<T>(
+    result: Result<T, Rejection>,
+    errors: &mut ValidationErrors,
+) -> Result<Option<T>, Box<Response>> {
     match result {
         Ok(value) => Ok(Some(value)),
         Err(Rejection::Invalid(found)) => {
@@ -129,7 +132,10 @@ impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11], T12);
 impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12], T13);
 impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13], T14);
 impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14], T15);
-impl_handler!([T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15], T16);
+impl_handler!(
+    [T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15],
+    T16
+);
 
 /// A handler with its argument types forgotten, so routes can be stored together.
 pub(crate) trait ErasedHandler: Send + Sync + 'static {
@@ -182,7 +188,10 @@ impl<F: Future<Output = Response>> Future for CatchPanic<F> {
         let inner = self.project().inner;
         match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(poll) => poll,
-            Err(panic) => Poll::Ready(HttpError::internal(format_args!("handler panicked: {}", panic_message(&panic))).into_response()),
+            Err(panic) => Poll::Ready(
+                HttpError::internal(format_args!("handler panicked: {}", panic_message(&panic)))
+                    .into_response(),
+            ),
         }
     }
 }
@@ -218,7 +227,10 @@ where
         Ok(value) => Ok(value),
         Err(error) if error.is_panic() => {
             let panic = error.into_panic();
-            Err(HttpError::internal(format_args!("blocking task panicked: {}", panic_message(&panic))))
+            Err(HttpError::internal(format_args!(
+                "blocking task panicked: {}",
+                panic_message(&panic)
+            )))
         }
         Err(error) => Err(HttpError::internal(format_args!("blocking task failed: {error}"))),
     }

@@ -147,10 +147,8 @@ struct DetailBody<'a> {
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&DetailBody {
-            detail: &self.detail,
-        })
-        .unwrap_or_else(|_| br#"{"detail":"Internal Server Error"}"#.to_vec());
+        let body = serde_json::to_vec(&DetailBody { detail: &self.detail })
+            .unwrap_or_else(|_| br#"{"detail":"Internal Server Error"}"#.to_vec());
         let mut response = json_response(self.status, body);
         if let Some(headers) = self.headers {
             response.headers_mut().extend(*headers);

@@ -40,6 +40,11 @@ extern crate self as frontdesk;
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 
+/// The tutorial's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/tutorial.md")]
+pub struct TutorialDoctests;
+
 mod app;
 mod body;
 mod docs;
@@ -144,8 +149,8 @@ pub use serde_json;
 pub mod prelude {
     pub use crate::validate::Validate;
     pub use crate::{
-        App, Event, Form, FromRequest, FromRequestParts, Headers, HttpError, IntoResponse, Json, JsonLines, LastEventId,
-        Path, Query, Rejection, RequestContext, Route, Router, Sse, State, TextStream,
+        App, Event, Form, FromRequest, FromRequestParts, Headers, HttpError, IntoResponse, Json, JsonLines,
+        LastEventId, Path, Query, Rejection, RequestContext, Route, Router, Sse, State, TextStream,
     };
     pub use frontdesk_macros::{delete, endpoint, get, patch, post, put, Validate};
     pub use futures_core::Stream;

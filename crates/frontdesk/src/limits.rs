@@ -111,8 +111,15 @@ mod tests {
 
     #[test]
     fn the_most_specific_setting_wins() {
-        let app = Overrides { body_limit: Some(10), ..Default::default() };
-        let router = Overrides { body_limit: Some(5), timeout: Some(None), ..Default::default() };
+        let app = Overrides {
+            body_limit: Some(10),
+            ..Default::default()
+        };
+        let router = Overrides {
+            body_limit: Some(5),
+            timeout: Some(None),
+            ..Default::default()
+        };
         let route = Overrides::default();
         let limits = route.apply(router.apply(app.apply(Limits::default())));
         assert_eq!(limits.body_limit, 5);

@@ -177,7 +177,9 @@ impl Route {
             + 'static,
         <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
     {
-        self.layers.push(Arc::new(move |inner| BoxCloneSyncService::new(layer.layer(inner))));
+        self.layers.push(Arc::new(move |inner| {
+            BoxCloneSyncService::new(layer.layer(inner))
+        }));
         self
     }
 
@@ -253,7 +255,9 @@ impl Router {
             + 'static,
         <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
     {
-        self.layers.push(Arc::new(move |inner| BoxCloneSyncService::new(layer.layer(inner))));
+        self.layers.push(Arc::new(move |inner| {
+            BoxCloneSyncService::new(layer.layer(inner))
+        }));
         self
     }
 

@@ -69,7 +69,12 @@ pub async fn serve(app: App, addr: impl ToSocketAddrs) -> io::Result<()> {
 ///
 /// # Errors
 /// Only when accepting connections fails persistently.
-pub async fn serve_with<S, B, F>(service: S, listener: TcpListener, config: ServeConfig, shutdown: F) -> io::Result<()>
+pub async fn serve_with<S, B, F>(
+    service: S,
+    listener: TcpListener,
+    config: ServeConfig,
+    shutdown: F,
+) -> io::Result<()>
 where
     S: tower_service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>>
         + Clone
@@ -129,7 +134,10 @@ where
     })
     .await;
     if drained.is_err() {
-        tracing::warn!(left = connections.len(), "shutdown deadline reached; closing the remaining connections");
+        tracing::warn!(
+            left = connections.len(),
+            "shutdown deadline reached; closing the remaining connections"
+        );
         connections.abort_all();
         while connections.join_next().await.is_some() {}
     }

@@ -244,7 +244,10 @@ impl TestResponse {
     pub async fn json<T: DeserializeOwned>(self) -> T {
         let bytes = self.bytes().await;
         serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            panic!("the body is not the expected JSON ({e}): {}", String::from_utf8_lossy(&bytes))
+            panic!(
+                "the body is not the expected JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
         })
     }
 }

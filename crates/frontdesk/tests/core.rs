@@ -126,10 +126,17 @@ async fn page(Query(p): Query<Page>) -> Json<Value> {
 async fn query_struct_with_options_defaults_and_repeated_keys() {
     let c = TestClient::new(App::new().route(Route::get("/page", page)));
     let r = c.get("/page?limit=5&ids=1&ids=2&tag=a%20b").send().await;
-    assert_eq!(r.json::<Value>().await, json!({"limit":5,"offset":0,"tag":"a b","ids":[1,2]}));
+    assert_eq!(
+        r.json::<Value>().await,
+        json!({"limit":5,"offset":0,"tag":"a b","ids":[1,2]})
+    );
 
     let r = c.get("/page?limit=1&limit=2").send().await;
-    assert_eq!(r.json::<Value>().await["limit"], 2, "the last value wins, as in FastAPI");
+    assert_eq!(
+        r.json::<Value>().await["limit"],
+        2,
+        "the last value wins, as in FastAPI"
+    );
 
     let r = c.get("/page").send().await;
     assert_eq!(
@@ -139,8 +146,20 @@ async fn query_struct_with_options_defaults_and_repeated_keys() {
 
     let r = c.get("/page?limit=abc&offset=x&ids=1&ids=z").send().await;
     let body = r.json::<Value>().await;
-    let locs: Vec<&Value> = body["detail"].as_array().unwrap().iter().map(|e| &e["loc"]).collect();
-    assert_eq!(locs, [&json!(["query", "limit"]), &json!(["query", "offset"]), &json!(["query", "ids", 1])]);
+    let locs: Vec<&Value> = body["detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["loc"])
+        .collect();
+    assert_eq!(
+        locs,
+        [
+            &json!(["query", "limit"]),
+            &json!(["query", "offset"]),
+            &json!(["query", "ids", 1])
+        ]
+    );
 
     let r = c.get("/page?limit=500").send().await;
     assert_eq!(r.json::<Value>().await["detail"][0]["type"], "less_than_equal");
@@ -159,15 +178,28 @@ async fn headers(Headers(h): Headers<KeyHeader>) -> String {
 #[tokio::test]
 async fn typed_headers() {
     let c = TestClient::new(App::new().route(Route::get("/h", headers)));
-    let r = c.get("/h").header("X-Key", "k1").header("x-count", "3").send().await;
+    let r = c
+        .get("/h")
+        .header("X-Key", "k1")
+        .header("x-count", "3")
+        .send()
+        .await;
     assert_eq!(r.text().await, "k1 Some(3)");
     let r = c.get("/h").send().await;
     assert_eq!(
         r.json::<Value>().await,
         json!({"detail":[{"type":"missing","loc":["header","x-key"],"msg":"Field required","input":null}]})
     );
-    let r = c.get("/h").header("x-key", "k").header("x-count", "300").send().await;
-    assert_eq!(r.json::<Value>().await["detail"][0]["loc"], json!(["header", "x-count"]));
+    let r = c
+        .get("/h")
+        .header("x-key", "k")
+        .header("x-count", "300")
+        .send()
+        .await;
+    assert_eq!(
+        r.json::<Value>().await["detail"][0]["loc"],
+        json!(["header", "x-count"])
+    );
 }
 
 #[derive(Clone)]
@@ -179,11 +211,17 @@ struct ApiKey(String);
 impl FromRequestParts for ApiKey {
     async fn from_request_parts(ctx: &mut RequestContext) -> Result<Self, Rejection> {
         let State(keys) = ctx.extract::<State<Keys>>().await?;
-        let given = ctx.headers().get("x-api-key").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let given = ctx
+            .headers()
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if keys.0.iter().any(|k| k == given) {
             Ok(ApiKey(given.to_owned()))
         } else {
-            Err(HttpError::unauthorized("Not authenticated").with_header("www-authenticate", "APIKey").into())
+            Err(HttpError::unauthorized("Not authenticated")
+                .with_header("www-authenticate", "APIKey")
+                .into())
         }
     }
 }
@@ -208,7 +246,11 @@ async fn state_and_user_defined_dependencies() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.header("www-authenticate"), "APIKey");
     assert_eq!(r.text().await, r#"{"detail":"Not authenticated"}"#);
-    assert_eq!(counter.load(Ordering::SeqCst), 1, "the handler did not run for a refused key");
+    assert_eq!(
+        counter.load(Ordering::SeqCst),
+        1,
+        "the handler did not run for a refused key"
+    );
 }
 
 #[test]
@@ -220,9 +262,17 @@ fn missing_state_fails_at_build() {
 
 #[test]
 fn conflicting_duplicate_and_invalid_routes_fail_at_build() {
-    let err = App::new().route(Route::get("/a/{x}", hello)).route(Route::get("/a/{y}", hello)).build().unwrap_err();
+    let err = App::new()
+        .route(Route::get("/a/{x}", hello))
+        .route(Route::get("/a/{y}", hello))
+        .build()
+        .unwrap_err();
     assert!(matches!(err, BuildError::InvalidRoute { .. }), "{err}");
-    let err = App::new().route(Route::get("/a", hello)).route(Route::get("/a", hello)).build().unwrap_err();
+    let err = App::new()
+        .route(Route::get("/a", hello))
+        .route(Route::get("/a", hello))
+        .build()
+        .unwrap_err();
     assert!(matches!(err, BuildError::DuplicateRoute { .. }), "{err}");
     let err = App::new().route(Route::get("/a/{x", hello)).build().unwrap_err();
     assert!(err.to_string().contains("/a/{x"), "{err}");
@@ -250,7 +300,10 @@ async fn raw_bodies_and_the_request_itself() {
     );
     assert_eq!(c.post("/bytes").body("abc").send().await.text().await, "3 bytes");
     assert_eq!(c.post("/text").body("abc").send().await.text().await, "ABC");
-    assert_eq!(c.post("/text").body(vec![0xff, 0xfe]).send().await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        c.post("/text").body(vec![0xff, 0xfe]).send().await.status(),
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(c.post("/req").send().await.text().await, "POST /req");
 }
 
@@ -278,7 +331,12 @@ async fn errors_of_every_argument_come_in_one_response() {
 #[tokio::test]
 async fn body_content_type_and_presence() {
     let c = TestClient::new(App::new().route(Route::post("/gen", generate)));
-    let r = c.post("/gen?limit=1").header("content-type", "text/plain").body("prompt=x").send().await;
+    let r = c
+        .post("/gen?limit=1")
+        .header("content-type", "text/plain")
+        .body("prompt=x")
+        .send()
+        .await;
     assert_eq!(
         r.json::<Value>().await,
         json!({"detail":[{"type":"model_attributes_type","loc":["body"],"msg":"Input should be a valid dictionary or object to extract fields from","input":"prompt=x"}]})
@@ -288,11 +346,24 @@ async fn body_content_type_and_presence() {
         r.json::<Value>().await,
         json!({"detail":[{"type":"missing","loc":["body"],"msg":"Field required","input":null}]})
     );
-    let r = c.post("/gen?limit=1").header("content-type", "application/geo+json").body(r#"{"prompt":"p"}"#).send().await;
+    let r = c
+        .post("/gen?limit=1")
+        .header("content-type", "application/geo+json")
+        .body(r#"{"prompt":"p"}"#)
+        .send()
+        .await;
     assert_eq!(r.text().await, "1 p 0");
 
-    let lenient = TestClient::new(App::new().strict_content_type(false).route(Route::post("/gen", generate)));
-    let r = lenient.post("/gen?limit=1").body(r#"{"prompt":"p"}"#).send().await;
+    let lenient = TestClient::new(
+        App::new()
+            .strict_content_type(false)
+            .route(Route::post("/gen", generate)),
+    );
+    let r = lenient
+        .post("/gen?limit=1")
+        .body(r#"{"prompt":"p"}"#)
+        .send()
+        .await;
     assert_eq!(r.text().await, "1 p 0");
 }
 
@@ -315,21 +386,38 @@ async fn body_limit_counts_bytes_actually_read() {
             request = request.header("content-length", len);
         }
         let r = request.send().await;
-        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "content-length {content_length:?}");
+        assert_eq!(
+            r.status(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "content-length {content_length:?}"
+        );
         assert_eq!(r.text().await, r#"{"detail":"Content Too Large"}"#);
     }
     // A streamed body with no length at all.
     let chunks = futures_util::stream::iter(["123", "456"].map(Ok::<_, std::io::Error>));
-    let r = c.post("/small").body(frontdesk::Body::from_stream(chunks)).send().await;
+    let r = c
+        .post("/small")
+        .body(frontdesk::Body::from_stream(chunks))
+        .send()
+        .await;
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(c.post("/big").body("123456").send().await.text().await, "6", "the route's own limit wins");
+    assert_eq!(
+        c.post("/big").body("123456").send().await.text().await,
+        "6",
+        "the route's own limit wins"
+    );
 }
 
 #[tokio::test]
 async fn deep_json_nesting_is_refused_without_overflow() {
     let c = TestClient::new(App::new().route(Route::post("/gen", generate)));
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    let r = c.post("/gen?limit=1").header("content-type", "application/json").body(deep).send().await;
+    let r = c
+        .post("/gen?limit=1")
+        .header("content-type", "application/json")
+        .body(deep)
+        .send()
+        .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json::<Value>().await["detail"][0]["type"], "json_invalid");
 }
@@ -340,7 +428,11 @@ async fn boom() -> String {
 
 #[tokio::test]
 async fn a_panic_becomes_an_opaque_500_and_serving_continues() {
-    let c = TestClient::new(App::new().route(Route::get("/boom", boom)).route(Route::get("/hello", hello)));
+    let c = TestClient::new(
+        App::new()
+            .route(Route::get("/boom", boom))
+            .route(Route::get("/hello", hello)),
+    );
     let r = c.get("/boom").send().await;
     assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!r.header("x-error-id").is_empty());
@@ -350,7 +442,10 @@ async fn a_panic_becomes_an_opaque_500_and_serving_continues() {
 }
 
 async fn teapot() -> Result<String, HttpError> {
-    Err(HttpError::with_detail(StatusCode::IM_A_TEAPOT, json!({"code": "bad", "msg": ["a"]})).with_header("x-err", "1"))
+    Err(
+        HttpError::with_detail(StatusCode::IM_A_TEAPOT, json!({"code": "bad", "msg": ["a"]}))
+            .with_header("x-err", "1"),
+    )
 }
 
 async fn created() -> (StatusCode, Json<Value>) {
@@ -423,19 +518,38 @@ async fn a_route_timeout_answers_504() {
 #[tokio::test]
 async fn tower_layers_on_app_router_and_route() {
     use tower::util::MapResponseLayer;
-    fn tag(name: &'static str) -> MapResponseLayer<impl Fn(frontdesk::Response) -> frontdesk::Response + Clone> {
+    fn tag(
+        name: &'static str,
+    ) -> MapResponseLayer<impl Fn(frontdesk::Response) -> frontdesk::Response + Clone> {
         MapResponseLayer::new(move |mut r: frontdesk::Response| {
             r.headers_mut().append("x-layer", HeaderValue::from_static(name));
             r
         })
     }
-    let router = Router::new("/v1").layer(tag("router")).route(Route::get("/a", hello).layer(tag("route")));
-    let c = TestClient::new(App::new().nest(router).layer(tag("app")).route(Route::get("/b", hello)));
+    let router = Router::new("/v1")
+        .layer(tag("router"))
+        .route(Route::get("/a", hello).layer(tag("route")));
+    let c = TestClient::new(
+        App::new()
+            .nest(router)
+            .layer(tag("app"))
+            .route(Route::get("/b", hello)),
+    );
     let r = c.get("/v1/a").send().await;
-    let layers: Vec<&str> = r.headers().get_all("x-layer").iter().map(|v| v.to_str().unwrap()).collect();
+    let layers: Vec<&str> = r
+        .headers()
+        .get_all("x-layer")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
     assert_eq!(layers, ["route", "router", "app"]);
     let r = c.get("/b").send().await;
-    let layers: Vec<&str> = r.headers().get_all("x-layer").iter().map(|v| v.to_str().unwrap()).collect();
+    let layers: Vec<&str> = r
+        .headers()
+        .get_all("x-layer")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
     assert_eq!(layers, ["app"]);
 }
 
@@ -478,14 +592,28 @@ async fn handlers_take_up_to_sixteen_extractors() {
     assert_eq!(c.post("/16?limit=1").body("ok").send().await.text().await, "ok");
 }
 
-async fn spawn_server(app: App) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
+async fn spawn_server(
+    app: App,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let config = frontdesk::ServeConfig { shutdown_deadline: Duration::from_secs(5), ..Default::default() };
-    let handle = tokio::spawn(frontdesk::serve_with(app.build().unwrap(), listener, config, async {
-        let _ = rx.await;
-    }));
+    let config = frontdesk::ServeConfig {
+        shutdown_deadline: Duration::from_secs(5),
+        ..Default::default()
+    };
+    let handle = tokio::spawn(frontdesk::serve_with(
+        app.build().unwrap(),
+        listener,
+        config,
+        async {
+            let _ = rx.await;
+        },
+    ));
     (addr, tx, handle)
 }
 
@@ -511,8 +639,12 @@ async fn blocking_sleep() -> Result<&'static str, HttpError> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn blocking_work_does_not_stall_other_requests() {
-    let (addr, stop, handle) =
-        spawn_server(App::new().route(Route::get("/block", blocking_sleep)).route(Route::get("/hello", hello))).await;
+    let (addr, stop, handle) = spawn_server(
+        App::new()
+            .route(Route::get("/block", blocking_sleep))
+            .route(Route::get("/hello", hello)),
+    )
+    .await;
     let blocked = tokio::spawn(raw_get(addr, "/block"));
     tokio::time::sleep(Duration::from_millis(50)).await;
     let started = Instant::now();
@@ -522,7 +654,10 @@ async fn blocking_work_does_not_stall_other_requests() {
     }
     let fast_elapsed = started.elapsed();
     assert!(blocked.await.unwrap().ends_with("slept"));
-    assert!(fast_elapsed < Duration::from_millis(400), "fast requests took {fast_elapsed:?} while a blocking one ran");
+    assert!(
+        fast_elapsed < Duration::from_millis(400),
+        "fast requests took {fast_elapsed:?} while a blocking one ran"
+    );
     stop.send(()).unwrap();
     handle.await.unwrap().unwrap();
 }
@@ -539,9 +674,15 @@ async fn graceful_shutdown_drains_in_flight_requests_and_refuses_new_ones() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     stop.send(()).unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "new connections are refused");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "new connections are refused"
+    );
     let answer = in_flight.await.unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("done"), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.ends_with("done"),
+        "{answer}"
+    );
     handle.await.unwrap().unwrap();
 }
 
@@ -551,7 +692,10 @@ async fn http2_prior_knowledge_is_served() {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .http2_only(true)
         .build_http::<http_body_util::Empty<frontdesk::bytes::Bytes>>();
-    let response = client.get(format!("http://{addr}/hello").parse().unwrap()).await.unwrap();
+    let response = client
+        .get(format!("http://{addr}/hello").parse().unwrap())
+        .await
+        .unwrap();
     assert_eq!(response.version(), frontdesk::http::Version::HTTP_2);
     assert_eq!(response.status(), StatusCode::OK);
     stop.send(()).unwrap();

@@ -178,10 +178,7 @@ async fn every_method_routes_to_its_endpoint() {
         c.get("/items/7").send().await.json::<Value>().await,
         json!({"id": 7})
     );
-    assert_eq!(
-        c.get("/items/0").send().await.status(),
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(c.get("/items/0").send().await.status(), StatusCode::NOT_FOUND);
 
     let r = c
         .put("/items/7")
@@ -231,10 +228,7 @@ async fn status_option_is_sent_and_the_body_is_validated() {
         .send()
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    assert_eq!(
-        r.json::<Value>().await,
-        json!({"name": "pen", "price": 2.5})
-    );
+    assert_eq!(r.json::<Value>().await, json!({"name": "pen", "price": 2.5}));
 
     let r = c
         .post("/items")
@@ -271,10 +265,7 @@ async fn blocking_endpoints_run_and_report_errors() {
     assert_eq!(c.post("/sum").body("40 2").send().await.text().await, "42");
     let r = c.post("/sum").body("40 two").send().await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        r.json::<Value>().await,
-        json!({"detail": "not a number: two"})
-    );
+    assert_eq!(r.json::<Value>().await, json!({"detail": "not a number: two"}));
 
     let r = c.get("/panics").send().await;
     assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -346,10 +337,7 @@ fn the_document_reads_the_macros() {
     // An explicit summary leaves the whole doc comment to the description.
     let patch = &paths["/items/{id}/price"]["patch"];
     assert_eq!(patch["summary"], "Change a price");
-    assert_eq!(
-        patch["description"],
-        "Sets only the price; the name is kept."
-    );
+    assert_eq!(patch["description"], "Sets only the price; the name is kept.");
 
     let delete = &paths["/items/{id}"]["delete"];
     assert_eq!(delete["deprecated"], true);

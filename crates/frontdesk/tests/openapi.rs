@@ -14,7 +14,11 @@ async fn root() -> Json<Value> {
 
 #[test]
 fn a_minimal_app_has_no_components_and_no_422() {
-    let doc = App::new().title("FastAPI").route(Route::get("/", root).operation_id("root__get").summary("Root")).openapi().unwrap();
+    let doc = App::new()
+        .title("FastAPI")
+        .route(Route::get("/", root).operation_id("root__get").summary("Root"))
+        .openapi()
+        .unwrap();
     assert_eq!(
         doc,
         json!({"openapi":"3.1.0","info":{"title":"FastAPI","version":"0.1.0"},"paths":{"/":{"get":{"summary":"Root","operationId":"root__get","responses":{"200":{"description":"Successful Response","content":{"application/json":{"schema":{}}}}}}}}})
@@ -46,13 +50,20 @@ struct Hit {
     id: String,
 }
 
-async fn search(Path(_index): Path<String>, Query(_q): Query<Search>, Headers(_h): Headers<Auth>) -> Json<Vec<Hit>> {
+async fn search(
+    Path(_index): Path<String>,
+    Query(_q): Query<Search>,
+    Headers(_h): Headers<Auth>,
+) -> Json<Vec<Hit>> {
     Json(Vec::new())
 }
 
 #[test]
 fn parameters_are_flattened_with_their_constraints() {
-    let doc = App::new().route(Route::get("/indexes/{index}/search", search)).openapi().unwrap();
+    let doc = App::new()
+        .route(Route::get("/indexes/{index}/search", search))
+        .openapi()
+        .unwrap();
     let op = &doc["paths"]["/indexes/{index}/search"]["get"];
     assert_eq!(
         op["parameters"],
@@ -63,14 +74,23 @@ fn parameters_are_flattened_with_their_constraints() {
             {"name":"x-api-key","in":"header","required":true,"schema":{"type":"string"}}
         ])
     );
-    assert_eq!(op["responses"]["422"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/HTTPValidationError");
+    assert_eq!(
+        op["responses"]["422"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/HTTPValidationError"
+    );
     let schemas = &doc["components"]["schemas"];
-    assert!(schemas.get("Search").is_none(), "parameter structs are not components");
+    assert!(
+        schemas.get("Search").is_none(),
+        "parameter structs are not components"
+    );
     assert_eq!(
         schemas["ValidationError"],
         json!({"properties":{"loc":{"items":{"anyOf":[{"type":"string"},{"type":"integer"}]},"type":"array","title":"Location"},"msg":{"type":"string","title":"Message"},"type":{"type":"string","title":"Error Type"},"input":{"title":"Input"},"ctx":{"type":"object","title":"Context"}},"type":"object","required":["loc","msg","type"],"title":"ValidationError"})
     );
-    assert_eq!(op["responses"]["200"]["content"]["application/json"]["schema"]["items"]["$ref"], "#/components/schemas/Hit");
+    assert_eq!(
+        op["responses"]["200"]["content"]["application/json"]["schema"]["items"]["$ref"],
+        "#/components/schemas/Hit"
+    );
 }
 
 mod users {
@@ -108,21 +128,37 @@ struct Page<T> {
 }
 
 async fn user_page() -> Json<Page<users::User>> {
-    Json(Page { items: Vec::new(), next: None })
+    Json(Page {
+        items: Vec::new(),
+        next: None,
+    })
 }
 
 async fn team_page() -> Json<Page<teams::Team>> {
-    Json(Page { items: Vec::new(), next: None })
+    Json(Page {
+        items: Vec::new(),
+        next: None,
+    })
 }
 
 #[test]
 fn generic_schemas_get_stable_names() {
-    let doc = App::new().route(Route::get("/users", user_page)).route(Route::get("/teams", team_page)).openapi().unwrap();
+    let doc = App::new()
+        .route(Route::get("/users", user_page))
+        .route(Route::get("/teams", team_page))
+        .openapi()
+        .unwrap();
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     let names: Vec<&String> = schemas.keys().collect();
     assert_eq!(names, ["Page_Team", "Page_User", "Team", "User"]);
-    assert_eq!(doc["paths"]["/users"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Page_User");
-    assert_eq!(doc["paths"]["/teams"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Page_Team");
+    assert_eq!(
+        doc["paths"]["/users"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Page_User"
+    );
+    assert_eq!(
+        doc["paths"]["/teams"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Page_Team"
+    );
     assert!(!doc.to_string().contains("Page2"));
 }
 
@@ -136,10 +172,17 @@ async fn team_item() -> Json<teams::Item> {
 
 #[test]
 fn two_types_with_one_name_fail_at_build_naming_both() {
-    let err = App::new().route(Route::get("/a", user_item)).route(Route::get("/b", team_item)).build().unwrap_err();
+    let err = App::new()
+        .route(Route::get("/a", user_item))
+        .route(Route::get("/b", team_item))
+        .build()
+        .unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, BuildError::OpenApi(_)));
-    assert!(message.contains("users::Item") && message.contains("teams::Item"), "{message}");
+    assert!(
+        message.contains("users::Item") && message.contains("teams::Item"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -167,12 +210,22 @@ async fn lines() -> JsonLines<impl Stream<Item = Delta>, Delta> {
 
 #[test]
 fn streams_document_their_items_in_a_valid_way() {
-    let app = || App::new().route(Route::get("/sse", sse)).route(Route::get("/lines", lines));
+    let app = || {
+        App::new()
+            .route(Route::get("/sse", sse))
+            .route(Route::get("/lines", lines))
+    };
     let doc = app().openapi().unwrap();
     let media = &doc["paths"]["/sse"]["get"]["responses"]["200"]["content"]["text/event-stream"];
     assert_eq!(media["schema"], json!({"type": "string"}));
-    assert_eq!(media["x-itemSchema"]["properties"]["data"]["contentSchema"]["$ref"], "#/components/schemas/Delta");
-    assert!(doc.to_string().find("\"itemSchema\"").is_none(), "3.1 documents do not use the 3.2 keyword");
+    assert_eq!(
+        media["x-itemSchema"]["properties"]["data"]["contentSchema"]["$ref"],
+        "#/components/schemas/Delta"
+    );
+    assert!(
+        doc.to_string().find("\"itemSchema\"").is_none(),
+        "3.1 documents do not use the 3.2 keyword"
+    );
     let jsonl = &doc["paths"]["/lines"]["get"]["responses"]["200"]["content"]["application/jsonl"];
     assert_eq!(jsonl["x-itemSchema"]["$ref"], "#/components/schemas/Delta");
 
@@ -205,9 +258,15 @@ fn info_tags_servers_and_route_metadata() {
         .route(Route::get("/hidden", root).hidden())
         .openapi()
         .unwrap();
-    assert_eq!(doc["info"]["contact"], json!({"name":"Ops","email":"ops@example.com"}));
+    assert_eq!(
+        doc["info"]["contact"],
+        json!({"name":"Ops","email":"ops@example.com"})
+    );
     assert_eq!(doc["servers"][0]["url"], "http://127.0.0.1:8000");
-    assert_eq!(doc["tags"], json!([{"name":"chat","description":"Talking to the model"}]));
+    assert_eq!(
+        doc["tags"],
+        json!([{"name":"chat","description":"Talking to the model"}])
+    );
     let op = &doc["paths"]["/chat"]["post"];
     assert_eq!(op["tags"], json!(["chat"]));
     assert_eq!(op["deprecated"], true);
@@ -226,7 +285,12 @@ async fn the_document_and_the_page_are_served_and_can_move_or_go() {
     assert_eq!(r.header("content-type"), "text/html; charset=utf-8");
     assert!(r.text().await.contains("/openapi.json"));
 
-    let c = TestClient::new(App::new().openapi_path(Some("/spec.json")).docs_path(None).route(Route::get("/", root)));
+    let c = TestClient::new(
+        App::new()
+            .openapi_path(Some("/spec.json"))
+            .docs_path(None)
+            .route(Route::get("/", root)),
+    );
     assert_eq!(c.get("/spec.json").send().await.status(), 200);
     assert_eq!(c.get("/openapi.json").send().await.status(), 404);
     assert_eq!(c.get("/docs").send().await.status(), 404);
@@ -236,8 +300,15 @@ async fn the_document_and_the_page_are_served_and_can_move_or_go() {
 async fn swagger_ui_is_opt_in() {
     let c = TestClient::new(App::new().route(Route::get("/", root)));
     assert_eq!(c.get("/docs/swagger").send().await.status(), 404);
-    let c = TestClient::new(App::new().swagger_ui("https://cdn.example/swagger-ui-dist@5").route(Route::get("/", root)));
+    let c = TestClient::new(
+        App::new()
+            .swagger_ui("https://cdn.example/swagger-ui-dist@5")
+            .route(Route::get("/", root)),
+    );
     let r = c.get("/docs/swagger").send().await;
     assert_eq!(r.status(), 200);
-    assert!(r.text().await.contains("https://cdn.example/swagger-ui-dist@5/swagger-ui-bundle.js"));
+    assert!(r
+        .text()
+        .await
+        .contains("https://cdn.example/swagger-ui-dist@5/swagger-ui-bundle.js"));
 }

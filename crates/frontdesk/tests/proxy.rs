@@ -56,16 +56,13 @@ async fn bounded<F: Future>(what: &str, future: F) -> F::Output {
 
 /// The nginx binary; the test fails when there is none.
 fn nginx_binary() -> PathBuf {
-    let mut candidates: Vec<PathBuf> =
-        vec!["/usr/sbin/nginx".into(), "/usr/local/sbin/nginx".into()];
+    let mut candidates: Vec<PathBuf> = vec!["/usr/sbin/nginx".into(), "/usr/local/sbin/nginx".into()];
     if let Some(path) = std::env::var_os("PATH") {
         candidates.extend(std::env::split_paths(&path).map(|dir| dir.join("nginx")));
     }
     match candidates.into_iter().find(|c| c.is_file()) {
         Some(binary) => binary,
-        None => panic!(
-            "nginx is required by this test and was not found: run scripts/install-test-deps.sh"
-        ),
+        None => panic!("nginx is required by this test and was not found: run scripts/install-test-deps.sh"),
     }
 }
 
@@ -175,10 +172,7 @@ http {{
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return Err(format!(
-                    "nginx exited ({status}) at start: {}",
-                    self.error_log()
-                ));
+                return Err(format!("nginx exited ({status}) at start: {}", self.error_log()));
             }
             if TcpStream::connect(self.addr).await.is_ok() {
                 return Ok(());
@@ -195,8 +189,7 @@ http {{
     }
 
     fn error_log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("error.log"))
-            .unwrap_or_else(|e| format!("(no error log: {e})"))
+        std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_else(|e| format!("(no error log: {e})"))
     }
 }
 
@@ -420,10 +413,7 @@ fn timing(sent: Instant, times: &[Instant]) -> (Duration, Duration, usize, Vec<u
         })
         .max()
         .unwrap_or(0);
-    let gaps = times
-        .windows(2)
-        .map(|w| (w[1] - w[0]).as_millis())
-        .collect();
+    let gaps = times.windows(2).map(|w| (w[1] - w[0]).as_millis()).collect();
     (first, spread, crowd, gaps)
 }
 
@@ -441,9 +431,7 @@ async fn assert_events_stream(nginx: &Nginx, path: &str) {
     );
     let events = received.arrivals("\n\n");
     let texts: Vec<&str> = events.iter().map(|(_, e)| e.as_str()).collect();
-    let expected: Vec<String> = (0..ITEMS)
-        .map(|i| format!("data: event {i}\nid: {i}"))
-        .collect();
+    let expected: Vec<String> = (0..ITEMS).map(|i| format!("data: event {i}\nid: {i}")).collect();
     assert_eq!(texts, expected, "{path}");
     let times: Vec<Instant> = events.iter().map(|(t, _)| *t).collect();
     let (first, spread, crowd, gaps) = timing(received.sent, &times);
@@ -551,11 +539,21 @@ async fn a_client_leaving_nginx_drops_the_producer() {
             let mut wire = Vec::new();
             let mut buf = [0u8; 4096];
             while wire.windows(2).filter(|w| w == b"\n\n").count() < 2 {
-                let read = tokio::time::timeout(STEP, stream.read(&mut buf)).await.expect("the events").unwrap();
-                assert!(read > 0, "{path}: closed early: {:?}", String::from_utf8_lossy(&wire));
+                let read = tokio::time::timeout(STEP, stream.read(&mut buf))
+                    .await
+                    .expect("the events")
+                    .unwrap();
+                assert!(
+                    read > 0,
+                    "{path}: closed early: {:?}",
+                    String::from_utf8_lossy(&wire)
+                );
                 wire.extend_from_slice(&buf[..read]);
             }
-            assert!(dropped.try_recv().is_err(), "{path}: the producer is alive while the client reads");
+            assert!(
+                dropped.try_recv().is_err(),
+                "{path}: the producer is alive while the client reads"
+            );
             let closed = Instant::now();
             drop(stream);
             let at = tokio::time::timeout(STEP, dropped.recv())
@@ -563,10 +561,15 @@ async fn a_client_leaving_nginx_drops_the_producer() {
                 .unwrap_or_else(|_| panic!("{path}: the producer was not dropped within {STEP:?}"))
                 .unwrap();
             let latency = at.saturating_duration_since(closed);
-            eprintln!("{path}: idle producer dropped {latency:?} after the client closed its connection to nginx");
+            eprintln!(
+                "{path}: idle producer dropped {latency:?} after the client closed its connection to nginx"
+            );
             // nginx notices the client's close, closes its upstream connection,
             // and frontdesk drops the producer: no write is needed on either hop.
-            assert!(latency <= Duration::from_millis(500), "{path}: dropped {latency:?} after close");
+            assert!(
+                latency <= Duration::from_millis(500),
+                "{path}: dropped {latency:?} after close"
+            );
         }
         nginx
     })

@@ -153,13 +153,7 @@ impl Conn {
     }
 
     /// Sends a request and reads the response head.
-    async fn request(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Head {
+    async fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Head {
         let mut request = format!("{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\n");
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
@@ -190,8 +184,7 @@ impl Conn {
     async fn line(&mut self) -> Result<String, String> {
         loop {
             if let Some(at) = find(&self.wire, b"\r\n") {
-                let line =
-                    String::from_utf8(self.wire[..at].to_vec()).map_err(|e| e.to_string())?;
+                let line = String::from_utf8(self.wire[..at].to_vec()).map_err(|e| e.to_string())?;
                 self.wire.drain(..at + 2);
                 return Ok(line);
             }
@@ -270,8 +263,7 @@ impl Conn {
     async fn event(&mut self) -> Result<Option<(Instant, ReceivedEvent)>, String> {
         loop {
             if let Some(at) = find(&self.body, b"\n\n") {
-                let block =
-                    String::from_utf8(self.body[..at].to_vec()).map_err(|e| e.to_string())?;
+                let block = String::from_utf8(self.body[..at].to_vec()).map_err(|e| e.to_string())?;
                 self.body.drain(..at + 2);
                 return Ok(Some((self.body_time, parse_event(&block))));
             }
@@ -342,19 +334,11 @@ fn assert_spread(
     let total = times[times.len() - 1] - times[0];
     let mut crowd = 0;
     for (i, start) in times.iter().enumerate() {
-        let within = times[i..]
-            .iter()
-            .take_while(|t| **t - *start <= window)
-            .count();
+        let within = times[i..].iter().take_while(|t| **t - *start <= window).count();
         crowd = crowd.max(within);
     }
-    let gaps: Vec<u128> = times
-        .windows(2)
-        .map(|w| (w[1] - w[0]).as_millis())
-        .collect();
-    eprintln!(
-        "{label}: first to last {total:?}, gaps (ms) {gaps:?}, at most {crowd} within {window:?}"
-    );
+    let gaps: Vec<u128> = times.windows(2).map(|w| (w[1] - w[0]).as_millis()).collect();
+    eprintln!("{label}: first to last {total:?}, gaps (ms) {gaps:?}, at most {crowd} within {window:?}");
     assert!(
         total >= min_total,
         "{label}: arrivals spread over {total:?} only (want >= {min_total:?}); gaps {gaps:?} ms"
@@ -445,10 +429,7 @@ async fn sse_events_arrive_one_by_one_as_produced() {
         assert_eq!(head.one("transfer-encoding"), "chunked");
         let (events, end) = conn.events().await;
         end.expect("the stream ends with its terminator");
-        let ids: Vec<&str> = events
-            .iter()
-            .map(|(_, e)| e.id.as_deref().unwrap())
-            .collect();
+        let ids: Vec<&str> = events.iter().map(|(_, e)| e.id.as_deref().unwrap()).collect();
         assert_eq!(ids, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
         assert_eq!(events[3].1.data, "tick 3");
         let times: Vec<Instant> = events.iter().map(|(t, _)| *t).collect();
@@ -466,10 +447,7 @@ async fn sse_events_arrive_one_by_one_as_produced() {
 }
 
 async fn busy(State(drops): State<Drops>) -> Sse<impl Stream<Item = Event>> {
-    Sse::new(Watched::new(
-        ticking(u32::MAX, Duration::from_millis(20)),
-        drops,
-    ))
+    Sse::new(Watched::new(ticking(u32::MAX, Duration::from_millis(20)), drops))
 }
 
 async fn idle(State(drops): State<Drops>) -> Sse<impl Stream<Item = Event>> {
@@ -508,9 +486,7 @@ async fn drop_latency(path: &str) -> Duration {
 async fn a_client_that_goes_away_drops_a_busy_producer() {
     bounded("busy producer drop", async {
         let latency = drop_latency("/busy").await;
-        eprintln!(
-            "busy producer (an event every 20 ms) dropped {latency:?} after the client closed"
-        );
+        eprintln!("busy producer (an event every 20 ms) dropped {latency:?} after the client closed");
         assert!(
             latency <= Duration::from_millis(100),
             "dropped {latency:?} after close"
@@ -525,9 +501,7 @@ async fn a_client_that_goes_away_drops_an_idle_producer_without_waiting_for_a_wr
         // hyper reads the socket while a response is in flight and sees the
         // client's FIN: no write (event or ping) is needed to notice.
         let latency = drop_latency("/idle").await;
-        eprintln!(
-            "idle producer (no events, no pings) dropped {latency:?} after the client closed"
-        );
+        eprintln!("idle producer (no events, no pings) dropped {latency:?} after the client closed");
         assert!(
             latency <= Duration::from_millis(100),
             "dropped {latency:?} after close"
@@ -586,10 +560,7 @@ async fn an_error_mid_stream_sends_an_error_event_then_ends_the_body_cleanly() {
         end.expect("the chunked terminator is received after the error event");
         let events: Vec<ReceivedEvent> = events.into_iter().map(|(_, e)| e).collect();
         assert_eq!(events.len(), 3, "{events:?}");
-        assert_eq!(
-            (events[0].data.as_str(), events[1].data.as_str()),
-            ("one", "two")
-        );
+        assert_eq!((events[0].data.as_str(), events[1].data.as_str()), ("one", "two"));
         assert_eq!(events[2].event.as_deref(), Some("error"));
         assert_eq!(
             events[2].json::<Value>().unwrap(),
@@ -660,12 +631,7 @@ async fn sse_answers_a_post_with_a_json_body_and_the_anti_buffering_headers() {
         let mut conn = Conn::connect(server.addr).await;
         let body = br#"{"prompt": "hi", "n": 3}"#;
         let head = conn
-            .request(
-                "POST",
-                "/complete",
-                &[("content-type", "application/json")],
-                body,
-            )
+            .request("POST", "/complete", &[("content-type", "application/json")], body)
             .await;
         assert_eq!(head.status, 200);
         assert_eq!(head.one("content-type"), "text/event-stream; charset=utf-8");
@@ -675,10 +641,7 @@ async fn sse_answers_a_post_with_a_json_body_and_the_anti_buffering_headers() {
         assert!(head.all("content-length").is_empty());
         let (events, end) = conn.events().await;
         end.unwrap();
-        let deltas: Vec<Value> = events
-            .iter()
-            .map(|(_, e)| e.json::<Value>().unwrap())
-            .collect();
+        let deltas: Vec<Value> = events.iter().map(|(_, e)| e.json::<Value>().unwrap()).collect();
         assert_eq!(
             deltas,
             [
@@ -687,9 +650,7 @@ async fn sse_answers_a_post_with_a_json_body_and_the_anti_buffering_headers() {
                 json!({"delta": "hi#2"})
             ]
         );
-        assert!(events
-            .iter()
-            .all(|(_, e)| e.event.as_deref() == Some("delta")));
+        assert!(events.iter().all(|(_, e)| e.event.as_deref() == Some("delta")));
         // A bad body is turned away at the desk: a 422, not a stream.
         let head = conn
             .request(
@@ -731,10 +692,7 @@ async fn keep_alive_pings_flow_on_an_idle_stream() {
             assert_eq!((event.event, event.data.as_str()), (None, ""));
             times.push(at);
         }
-        let gaps: Vec<u128> = times
-            .windows(2)
-            .map(|w| (w[1] - w[0]).as_millis())
-            .collect();
+        let gaps: Vec<u128> = times.windows(2).map(|w| (w[1] - w[0]).as_millis()).collect();
         eprintln!("keep-alive 100 ms: request to first ping, then ping to ping (ms): {gaps:?}");
         assert!(
             gaps.iter().all(|g| (60..=600).contains(g)),
@@ -779,10 +737,7 @@ async fn graceful_shutdown_lets_a_stream_finish_and_refuses_new_connections() {
 }
 
 async fn endless(State(drops): State<Drops>) -> Sse<impl Stream<Item = Event>> {
-    Sse::new(Watched::new(
-        ticking(u32::MAX, Duration::from_millis(50)),
-        drops,
-    ))
+    Sse::new(Watched::new(ticking(u32::MAX, Duration::from_millis(50)), drops))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1052,10 +1007,7 @@ async fn a_text_stream_failing_at_once_is_not_mistaken_for_a_complete_one() {
         // flushes the head, and aborts the connection, so the client gets no
         // response at all rather than a cut body. Either way it is not complete.
         eprintln!("text stream failing before the first flush: the client received {received:?}");
-        assert!(
-            !received.ends_with("0\r\n\r\n"),
-            "looks complete: {received:?}"
-        );
+        assert!(!received.ends_with("0\r\n\r\n"), "looks complete: {received:?}");
         assert!(!received.contains(SECRET));
         server.stop().await;
     })

@@ -161,7 +161,12 @@ async fn post(path: &str, body: Value) -> (StatusCode, Value) {
 }
 
 async fn post_raw(path: &str, body: &'static str) -> (StatusCode, Value) {
-    let r = client().post(path).header("content-type", "application/json").body(body).send().await;
+    let r = client()
+        .post(path)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await;
     (r.status(), r.json().await)
 }
 
@@ -261,7 +266,12 @@ async fn every_error_at_once_in_field_order() {
     );
     // Type errors and constraint errors together.
     let (_, body) = post("/cons", json!({"name": "ab", "n": "x", "f": 2.0})).await;
-    let kinds: Vec<&str> = body["detail"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = body["detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["string_too_short", "int_parsing", "less_than"]);
 }
 
@@ -275,13 +285,24 @@ async fn lax_coercion_like_pydantic() {
         error_of("/gen", json!({"prompt": "p", "max_tokens": 5.5})).await,
         json!({"type":"int_from_float","loc":["body","max_tokens"],"msg":"Input should be a valid integer, got a number with a fractional part","input":5.5})
     );
-    assert_eq!(error_of("/gen", json!({"prompt": "p", "max_tokens": [1]})).await["type"], "int_type");
+    assert_eq!(
+        error_of("/gen", json!({"prompt": "p", "max_tokens": [1]})).await["type"],
+        "int_type"
+    );
 }
 
 #[tokio::test]
 async fn strict_mode_answers_int_type() {
-    let c = TestClient::new(App::new().coercion(Coercion::Strict).route(Route::post("/gen", gen)));
-    let r = c.post("/gen").json(&json!({"prompt": "p", "max_tokens": "5"})).send().await;
+    let c = TestClient::new(
+        App::new()
+            .coercion(Coercion::Strict)
+            .route(Route::post("/gen", gen)),
+    );
+    let r = c
+        .post("/gen")
+        .json(&json!({"prompt": "p", "max_tokens": "5"}))
+        .send()
+        .await;
     assert_eq!(
         r.json::<Value>().await,
         json!({"detail":[{"type":"int_type","loc":["body","max_tokens"],"msg":"Input should be a valid integer","input":"5"}]})
@@ -298,8 +319,15 @@ async fn extra_forbidden_and_body_shape() {
         error_of("/gen", json!([1, 2])).await,
         json!({"type":"model_attributes_type","loc":["body"],"msg":"Input should be a valid dictionary or object to extract fields from","input":[1,2]})
     );
-    assert_eq!(error_of("/gen", json!(null)).await["type"], "model_attributes_type");
-    let r = client().post("/gen").header("content-type", "application/json").send().await;
+    assert_eq!(
+        error_of("/gen", json!(null)).await["type"],
+        "model_attributes_type"
+    );
+    let r = client()
+        .post("/gen")
+        .header("content-type", "application/json")
+        .send()
+        .await;
     assert_eq!(
         r.json::<Value>().await,
         json!({"detail":[{"type":"missing","loc":["body"],"msg":"Field required","input":null}]})
@@ -318,12 +346,18 @@ async fn lists_enums_booleans_formats_and_custom_checks() {
     );
     let e = error_of("/rich", json!({"items": [{"x": 1}, {"x": 1}, {"x": 1}]})).await;
     assert_eq!(e["type"], "too_long");
-    assert_eq!(e["msg"], "List should have at most 2 items after validation, not 3");
+    assert_eq!(
+        e["msg"],
+        "List should have at most 2 items after validation, not 3"
+    );
 
     let e = error_of("/rich", json!({"items": [{"x": 1}, {"x": "a"}]})).await;
     assert_eq!(e["loc"], json!(["body", "items", 1, "x"]));
     let e = error_of("/rich", json!({"items": [{"x": 1}, {"x": 9}]})).await;
-    assert_eq!((e["type"].as_str(), &e["loc"]), (Some("less_than_equal"), &json!(["body", "items", 1, "x"])));
+    assert_eq!(
+        (e["type"].as_str(), &e["loc"]),
+        (Some("less_than_equal"), &json!(["body", "items", 1, "x"]))
+    );
 
     assert_eq!(
         error_of("/rich", json!({"items": [{"x": 1}], "color": "d"})).await,
@@ -337,7 +371,10 @@ async fn lists_enums_booleans_formats_and_custom_checks() {
         error_of("/rich", json!({"items": [{"x": 1}], "flag": [true]})).await,
         json!({"type":"bool_type","loc":["body","flag"],"msg":"Input should be a valid boolean","input":[true]})
     );
-    assert_eq!(post("/rich", json!({"items": [{"x": 1}], "flag": "yes"})).await.0, StatusCode::OK);
+    assert_eq!(
+        post("/rich", json!({"items": [{"x": 1}], "flag": "yes"})).await.0,
+        StatusCode::OK
+    );
     assert_eq!(
         error_of("/rich", json!({"items": [{"x": 1}], "email": "nobody"})).await,
         json!({"type":"value_error","loc":["body","email"],"msg":"value is not a valid email address: An email address must have an @-sign.","input":"nobody","ctx":{"reason":"An email address must have an @-sign."}})
@@ -346,7 +383,10 @@ async fn lists_enums_booleans_formats_and_custom_checks() {
         error_of("/rich", json!({"items": [{"x": 1}], "site": "not a url"})).await,
         json!({"type":"url_parsing","loc":["body","site"],"msg":"Input should be a valid URL, relative URL without a base","input":"not a url","ctx":{"error":"relative URL without a base"}})
     );
-    assert_eq!(error_of("/rich", json!({"items": [{"x": 1}], "handle": "bob"})).await["type"], "string_pattern_mismatch");
+    assert_eq!(
+        error_of("/rich", json!({"items": [{"x": 1}], "handle": "bob"})).await["type"],
+        "string_pattern_mismatch"
+    );
     assert_eq!(
         error_of("/rich", json!({"items": [{"x": 1}], "code": "12"})).await,
         json!({"type":"string_pattern_mismatch","loc":["body","code"],"msg":"String should match pattern '^[0-9]{3}$'","input":"12","ctx":{"pattern":"^[0-9]{3}$"}})
@@ -402,7 +442,13 @@ async fn huge_inputs_are_capped_in_the_echo() {
 /// Bodies that probe each constraint on both sides of its bound.
 fn probes() -> Vec<Value> {
     let mut probes = Vec::new();
-    for items in [json!([]), json!([{"x": 1}]), json!([{"x": 1}, {"x": 2}, {"x": 3}]), json!([{"x": 0}]), json!([{"x": 6}])] {
+    for items in [
+        json!([]),
+        json!([{"x": 1}]),
+        json!([{"x": 1}, {"x": 2}, {"x": 3}]),
+        json!([{"x": 0}]),
+        json!([{"x": 6}]),
+    ] {
         probes.push(json!({"items": items}));
     }
     let base = || json!({"items": [{"x": 3}]});
@@ -411,7 +457,10 @@ fn probes() -> Vec<Value> {
         ("site", vec![json!("https://x.y"), json!("nope")]),
         ("handle", vec![json!("a@b"), json!("ab")]),
         ("code", vec![json!("123"), json!("12"), json!("abc")]),
-        ("inner", vec![json!({"x": 1}), json!({"x": 0}), json!({"x": 5}), json!({"x": 6})]),
+        (
+            "inner",
+            vec![json!({"x": 1}), json!({"x": 0}), json!({"x": 5}), json!({"x": 6})],
+        ),
     ] {
         for value in values {
             let mut body = base();
@@ -419,7 +468,14 @@ fn probes() -> Vec<Value> {
             probes.push(body);
         }
     }
-    for (name, n, f) in [("ab", 1, 0.5), ("abc", 0, 0.5), ("abcde", 10, 0.5), ("abcdef", 11, 0.99), ("abc", 1, 0.0), ("abc", 1, 1.0)] {
+    for (name, n, f) in [
+        ("ab", 1, 0.5),
+        ("abc", 0, 0.5),
+        ("abcde", 10, 0.5),
+        ("abcdef", 11, 0.99),
+        ("abc", 1, 0.0),
+        ("abc", 1, 1.0),
+    ] {
         probes.push(json!({"name": name, "n": n, "f": f}));
     }
     probes
@@ -447,9 +503,15 @@ fn runtime_checks_and_schema_agree_for_every_constraint() {
     for body in probes() {
         let is_cons = body.get("name").is_some();
         let (typed, schema) = if is_cons {
-            (typed_check::<Cons>(&body), summary(&check_json::<Cons>(&body, Source::Body)))
+            (
+                typed_check::<Cons>(&body),
+                summary(&check_json::<Cons>(&body, Source::Body)),
+            )
         } else {
-            (typed_check::<Rich>(&body), summary(&check_json::<Rich>(&body, Source::Body)))
+            (
+                typed_check::<Rich>(&body),
+                summary(&check_json::<Rich>(&body, Source::Body)),
+            )
         };
         let typed = typed.expect("probe bodies are well typed");
         assert_eq!(typed, schema, "runtime and schema disagree on {body}");
@@ -501,8 +563,15 @@ async fn login(frontdesk::Form(l): frontdesk::Form<Login>) -> String {
 #[tokio::test]
 async fn forms_are_validated_like_fastapi() {
     let c = TestClient::new(App::new().route(Route::post("/login", login)));
-    let form = |body: &'static str| c.post("/login").header("content-type", "application/x-www-form-urlencoded").body(body);
-    assert_eq!(form("username=ann+lee&n=2").send().await.text().await, "ann lee 2");
+    let form = |body: &'static str| {
+        c.post("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+    };
+    assert_eq!(
+        form("username=ann+lee&n=2").send().await.text().await,
+        "ann lee 2"
+    );
     let r = form("username=an&n=0").send().await;
     assert_eq!(
         r.json::<Value>().await,
@@ -516,6 +585,10 @@ async fn forms_are_validated_like_fastapi() {
         r.json::<Value>().await,
         json!({"detail":[{"type":"missing","loc":["body","username"],"msg":"Field required","input":null}]})
     );
-    let r = c.post("/login").json(&json!({"username": "ann", "n": 1})).send().await;
+    let r = c
+        .post("/login")
+        .json(&json!({"username": "ann", "n": 1}))
+        .send()
+        .await;
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }

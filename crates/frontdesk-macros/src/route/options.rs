@@ -9,7 +9,8 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, Lit, LitInt, LitStr, Meta, Token};
 
-use super::{Errors, Macro};
+use super::Macro;
+use crate::errors::Errors;
 
 /// The methods `http::Method` has a constant for.
 const METHODS: [&str; 9] = [
@@ -54,7 +55,9 @@ impl Parse for Argument {
         if input.peek(LitStr) {
             Ok(Argument::Path(input.parse()?))
         } else if input.peek(Lit) {
-            Err(input.error("expected the path as a string (`\"/items/{id}\"`) or an option such as `tags = [\"items\"]`"))
+            Err(input.error(
+                "expected the path as a string (`\"/items/{id}\"`) or an option such as `tags = [\"items\"]`",
+            ))
         } else {
             Ok(Argument::Option(Box::new(input.parse()?)))
         }
@@ -72,10 +75,7 @@ impl Parse for ResponseEntry {
         let status = input.parse()?;
         input.parse::<Token![=]>()?;
         let description = input.parse()?;
-        Ok(ResponseEntry {
-            status,
-            description,
-        })
+        Ok(ResponseEntry { status, description })
     }
 }
 
@@ -103,10 +103,9 @@ pub(super) fn parse_options(mac: Macro, args: TokenStream, errors: &mut Errors) 
                     // Checked all the same, so its own mistakes show in the same build.
                     options.path = Some(lit);
                 }
-                Macro::Endpoint => errors.spanned(
-                    &lit,
-                    "`#[endpoint]` takes the path as `path = \"/items/{id}\"`",
-                ),
+                Macro::Endpoint => {
+                    errors.spanned(&lit, "`#[endpoint]` takes the path as `path = \"/items/{id}\"`")
+                }
             },
             Argument::Option(meta) => {
                 let key = meta
@@ -124,19 +123,10 @@ pub(super) fn parse_options(mac: Macro, args: TokenStream, errors: &mut Errors) 
         }
     }
     if options.path.is_none() && !seen.iter().any(|k| k == "path") {
-        errors.at(
-            Span::call_site(),
-            format!("missing path: write `{example}`"),
-        );
+        errors.at(Span::call_site(), format!("missing path: write `{example}`"));
     }
-    if matches!(mac, Macro::Endpoint)
-        && options.method.is_none()
-        && !seen.iter().any(|k| k == "method")
-    {
-        errors.at(
-            Span::call_site(),
-            format!("missing method: write `{example}`"),
-        );
+    if matches!(mac, Macro::Endpoint) && options.method.is_none() && !seen.iter().any(|k| k == "method") {
+        errors.at(Span::call_site(), format!("missing method: write `{example}`"));
     }
     options
 }
@@ -146,7 +136,10 @@ fn parse_option(mac: Macro, key: &str, meta: &Meta, options: &mut Options, error
         "method" => match mac {
             Macro::Method(_) => errors.spanned(
                 meta,
-                format!("`#[{}]` fixes the method; to name it, write `#[endpoint(method = .., path = ..)]`", mac.name()),
+                format!(
+                    "`#[{}]` fixes the method; to name it, write `#[endpoint(method = .., path = ..)]`",
+                    mac.name()
+                ),
             ),
             Macro::Endpoint => {
                 if let Some(value) = value_of(meta, "method = GET", errors) {
@@ -157,7 +150,10 @@ fn parse_option(mac: Macro, key: &str, meta: &Meta, options: &mut Options, error
         "path" => match mac {
             Macro::Method(_) => errors.spanned(
                 meta,
-                format!("the path is the first argument: `#[{}(\"/items/{{id}}\")]`", mac.name()),
+                format!(
+                    "the path is the first argument: `#[{}(\"/items/{{id}}\")]`",
+                    mac.name()
+                ),
             ),
             Macro::Endpoint => {
                 if let Some(value) = value_of(meta, "path = \"/items/{id}\"", errors) {
@@ -170,7 +166,9 @@ fn parse_option(mac: Macro, key: &str, meta: &Meta, options: &mut Options, error
                 match value {
                     Expr::Array(array) => {
                         for element in &array.elems {
-                            if let Some(tag) = string(element, "a tag is a string: `tags = [\"items\"]`", errors) {
+                            if let Some(tag) =
+                                string(element, "a tag is a string: `tags = [\"items\"]`", errors)
+                            {
                                 options.tags.push(tag);
                             }
                         }
@@ -182,21 +180,33 @@ fn parse_option(mac: Macro, key: &str, meta: &Meta, options: &mut Options, error
         "status" => {
             if let Some(value) = value_of(meta, "status = 201", errors) {
                 match value {
-                    Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. }) => options.status = status_code(int, errors),
+                    Expr::Lit(syn::ExprLit {
+                        lit: Lit::Int(int), ..
+                    }) => options.status = status_code(int, errors),
                     other => errors.spanned(other, "`status` takes an HTTP status code: `status = 201`"),
                 }
             }
         }
         "summary" => {
             if let Some(value) = value_of(meta, "summary = \"Create an item\"", errors) {
-                options.summary = string(value, "`summary` takes a string: `summary = \"Create an item\"`", errors);
+                options.summary = string(
+                    value,
+                    "`summary` takes a string: `summary = \"Create an item\"`",
+                    errors,
+                );
             }
         }
         "operation_id" => {
             if let Some(value) = value_of(meta, "operation_id = \"create_item\"", errors) {
-                let id = string(value, "`operation_id` takes a string: `operation_id = \"create_item\"`", errors);
+                let id = string(
+                    value,
+                    "`operation_id` takes a string: `operation_id = \"create_item\"`",
+                    errors,
+                );
                 match id {
-                    Some(id) if id.value().trim().is_empty() => errors.spanned(&id, "`operation_id` cannot be empty"),
+                    Some(id) if id.value().trim().is_empty() => {
+                        errors.spanned(&id, "`operation_id` cannot be empty")
+                    }
                     id => options.operation_id = id,
                 }
             }
@@ -211,7 +221,8 @@ fn parse_option(mac: Macro, key: &str, meta: &Meta, options: &mut Options, error
         },
         "responses" => match meta {
             Meta::List(list) => {
-                let entries = Punctuated::<ResponseEntry, Token![,]>::parse_terminated.parse2(list.tokens.clone());
+                let entries =
+                    Punctuated::<ResponseEntry, Token![,]>::parse_terminated.parse2(list.tokens.clone());
                 match entries {
                     Ok(entries) => {
                         for entry in entries {
@@ -229,7 +240,10 @@ fn parse_option(mac: Macro, key: &str, meta: &Meta, options: &mut Options, error
                     ),
                 }
             }
-            other => errors.spanned(other, "`responses` takes a list: `responses(404 = \"Item not found\")`"),
+            other => errors.spanned(
+                other,
+                "`responses` takes a list: `responses(404 = \"Item not found\")`",
+            ),
         },
         _ => {
             let mut message = format!("unknown option `{key}`");
@@ -296,9 +310,7 @@ fn value_of<'a>(meta: &'a Meta, example: &str, errors: &mut Errors) -> Option<&'
 
 fn string(expr: &Expr, message: &str, errors: &mut Errors) -> Option<LitStr> {
     match expr {
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Str(s), ..
-        }) => Some(s.clone()),
+        Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) => Some(s.clone()),
         other => {
             errors.spanned(other, message);
             None
@@ -310,9 +322,7 @@ fn parse_method(expr: &Expr, errors: &mut Errors) -> Option<String> {
     let written = match expr {
         // `GET`, or `Method::GET` as it is spelled elsewhere.
         Expr::Path(p) => p.path.segments.last().map(|s| s.ident.unraw().to_string()),
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Str(s), ..
-        }) => Some(s.value()),
+        Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) => Some(s.value()),
         _ => None,
     };
     let found = written
@@ -324,10 +334,7 @@ fn parse_method(expr: &Expr, errors: &mut Errors) -> Option<String> {
             let shown = written.map(|w| format!(" `{w}`")).unwrap_or_default();
             errors.spanned(
                 expr,
-                format!(
-                    "unknown HTTP method{shown}: use one of {}",
-                    METHODS.join(", ")
-                ),
+                format!("unknown HTTP method{shown}: use one of {}", METHODS.join(", ")),
             );
             None
         }
@@ -354,10 +361,7 @@ mod tests {
     #[test]
     fn suggestions() {
         assert_eq!(suggestion("tag").as_deref(), Some("did you mean `tags`?"));
-        assert_eq!(
-            suggestion("sumary").as_deref(),
-            Some("did you mean `summary`?")
-        );
+        assert_eq!(suggestion("sumary").as_deref(), Some("did you mean `summary`?"));
         assert_eq!(suggestion("colour"), None);
     }
 }

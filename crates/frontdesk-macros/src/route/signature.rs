@@ -18,8 +18,8 @@ const ACCEPTED: &str = "extractors are taken by value: `Path<T>`, `Query<T>`, `H
 
 /// Path parameter types that always hold exactly one parameter.
 const SCALARS: [&str; 18] = [
-    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32",
-    "f64", "bool", "String", "char", "Uuid",
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32", "f64",
+    "bool", "String", "char", "Uuid",
 ];
 
 /// What an argument's type says about what it reads.
@@ -117,11 +117,7 @@ fn check_type(ty: &Type, errors: &mut Errors) -> bool {
 
 /// Checks the arguments one by one and then together: patterns, types, the
 /// place of the body extractor, and `Path<..>` against the template.
-pub(super) fn check_arguments(
-    func: &ItemFn,
-    template: Option<(&LitStr, Vec<String>)>,
-    errors: &mut Errors,
-) {
+pub(super) fn check_arguments(func: &ItemFn, template: Option<(&LitStr, Vec<String>)>, errors: &mut Errors) {
     let mut typed: Vec<&PatType> = Vec::new();
     for input in &func.sig.inputs {
         match input {
@@ -159,7 +155,9 @@ pub(super) fn check_arguments(
         [] => {}
         [(index, name)] if *index + 1 < typed.len() => errors.spanned(
             typed[*index],
-            format!("`{name}` reads the request body, so it must be the last argument: move it after the others"),
+            format!(
+                "`{name}` reads the request body, so it must be the last argument: move it after the others"
+            ),
         ),
         [(first, first_name), rest @ ..] => {
             for (index, name) in rest {

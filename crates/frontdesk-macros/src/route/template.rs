@@ -20,10 +20,8 @@ pub(super) fn template_parameters(path: &LitStr, errors: &mut Errors) -> Option<
         problems.push("the path has an empty segment (`//`)".to_owned());
     }
     if text.contains(['?', '#']) {
-        problems.push(
-            "a path has no query string or fragment: read query parameters with `Query<T>`"
-                .to_owned(),
-        );
+        problems
+            .push("a path has no query string or fragment: read query parameters with `Query<T>`".to_owned());
     }
     let mut names: Vec<String> = Vec::new();
     let mut i = 0;
@@ -31,8 +29,7 @@ pub(super) fn template_parameters(path: &LitStr, errors: &mut Errors) -> Option<
         match chars[i] {
             '{' | '}' if chars.get(i + 1) == Some(&chars[i]) => i += 2,
             '}' => {
-                problems
-                    .push("unbalanced `}` in the path (write `}}` for a literal brace)".to_owned());
+                problems.push("unbalanced `}` in the path (write `}}` for a literal brace)".to_owned());
                 i += 1;
             }
             '{' => {
@@ -41,9 +38,7 @@ pub(super) fn template_parameters(path: &LitStr, errors: &mut Errors) -> Option<
                     .position(|c| matches!(c, '{' | '}' | '/'))
                     .map(|offset| i + 1 + offset);
                 let Some(close) = close.filter(|&c| chars[c] == '}') else {
-                    problems.push(
-                        "unbalanced `{` in the path: a parameter is written `{name}`".to_owned(),
-                    );
+                    problems.push("unbalanced `{` in the path: a parameter is written `{name}`".to_owned());
                     i = close.unwrap_or(chars.len());
                     continue;
                 };
@@ -51,7 +46,9 @@ pub(super) fn template_parameters(path: &LitStr, errors: &mut Errors) -> Option<
                 let catch_all = written.starts_with('*');
                 let name = written.trim_start_matches('*');
                 if name.is_empty() {
-                    problems.push(format!("`{{{written}}}` has no name: write `{{id}}` (or `{{*rest}}` for a catch-all)"));
+                    problems.push(format!(
+                        "`{{{written}}}` has no name: write `{{id}}` (or `{{*rest}}` for a catch-all)"
+                    ));
                 } else if !is_identifier(name) {
                     problems.push(format!("path parameter `{{{written}}}`: a parameter name is an identifier, like `{{item_id}}`"));
                 } else if names.iter().any(|n| n == name) {
@@ -99,7 +96,7 @@ mod tests {
         let mut errors = Errors::default();
         let lit = LitStr::new(path, Span::call_site());
         template_parameters(&lit, &mut errors)
-            .ok_or_else(|| errors.0.map(|e| e.to_string()).unwrap_or_default())
+            .ok_or_else(|| errors.take().map(|e| e.to_string()).unwrap_or_default())
     }
 
     #[test]
@@ -113,12 +110,8 @@ mod tests {
         assert!(parameters("/a/id}").unwrap_err().contains("unbalanced `}`"));
         assert!(parameters("/a/{1x}").unwrap_err().contains("identifier"));
         assert!(parameters("/a/{x}/{x}").unwrap_err().contains("twice"));
-        assert!(parameters("/a/{*rest}/b")
-            .unwrap_err()
-            .contains("last segment"));
-        assert!(parameters("/a/{*rest}x")
-            .unwrap_err()
-            .contains("last segment"));
+        assert!(parameters("/a/{*rest}/b").unwrap_err().contains("last segment"));
+        assert!(parameters("/a/{*rest}x").unwrap_err().contains("last segment"));
         assert!(parameters("/a/{}").unwrap_err().contains("no name"));
     }
 }

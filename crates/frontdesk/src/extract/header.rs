@@ -36,9 +36,7 @@ where
         let pairs: Vec<(String, &str)> = ctx
             .headers()
             .iter()
-            .filter_map(|(name, value)| {
-                Some((name.as_str().replace('-', "_"), value.to_str().ok()?))
-            })
+            .filter_map(|(name, value)| Some((name.as_str().replace('-', "_"), value.to_str().ok()?)))
             .collect();
         let groups = group(pairs.iter().map(|(k, v)| (k.as_str(), *v)));
         extract_params::<T>(Source::Header, &groups)

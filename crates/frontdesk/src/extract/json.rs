@@ -58,8 +58,7 @@ where
             }
             let text = String::from_utf8_lossy(&bytes).into_owned();
             return Err(
-                ValidationError::model_attributes_type(Loc::new(Source::Body), Value::String(text))
-                    .into(),
+                ValidationError::model_attributes_type(Loc::new(Source::Body), Value::String(text)).into(),
             );
         }
         parse_json::<T>(&bytes, ctx.route().limits.coercion)
@@ -177,7 +176,8 @@ fn fallback_error(error: serde_path_to_error::Error<serde_json::Error>, value: &
                 loc.push(*index);
                 input = input.get(*index).unwrap_or(&Value::Null);
             }
-            serde_path_to_error::Segment::Map { key } | serde_path_to_error::Segment::Enum { variant: key } => {
+            serde_path_to_error::Segment::Map { key }
+            | serde_path_to_error::Segment::Enum { variant: key } => {
                 loc.push(key.clone());
                 input = input.get(key).unwrap_or(&Value::Null);
             }
@@ -234,8 +234,9 @@ impl<T: Serialize + schemars::JsonSchema> IntoResponse for Json<T> {
         let mut buf = Vec::with_capacity(128);
         match serde_json::to_writer(&mut buf, &self.0) {
             Ok(()) => crate::error::json_response(http::StatusCode::OK, buf),
-            Err(error) => HttpError::internal(format_args!("response serialization failed: {error}"))
-                .into_response(),
+            Err(error) => {
+                HttpError::internal(format_args!("response serialization failed: {error}")).into_response()
+            }
         }
     }
 

@@ -44,11 +44,7 @@ pub struct RequestContext {
 
 impl RequestContext {
     pub(crate) fn new(parts: Parts, params: Vec<(Arc<str>, String)>, route: Arc<RouteRuntime>) -> Self {
-        RequestContext {
-            parts,
-            params,
-            route,
-        }
+        RequestContext { parts, params, route }
     }
 
     /// The request head (method, URI, version, headers, extensions).
@@ -128,7 +124,6 @@ impl RequestContext {
     pub async fn extract<E: FromRequestParts>(&mut self) -> Result<E, Rejection> {
         E::from_request_parts(self).await
     }
-
 }
 
 impl std::fmt::Debug for RequestContext {
@@ -149,9 +144,7 @@ impl std::fmt::Debug for RequestContext {
 )]
 pub trait FromRequestParts: Sized + Send {
     /// Extracts the value, or says why not.
-    fn from_request_parts(
-        ctx: &mut RequestContext,
-    ) -> impl Future<Output = Result<Self, Rejection>> + Send;
+    fn from_request_parts(ctx: &mut RequestContext) -> impl Future<Output = Result<Self, Rejection>> + Send;
 
     /// Adds what this extractor reads (parameters, security, required state) to
     /// the operation's OpenAPI description.

@@ -88,12 +88,8 @@ impl ParamError {
                     ParamErrorKind::Float => ValidationError::float_parsing(loc, input),
                     ParamErrorKind::Bool => ValidationError::bool_parsing(loc, input),
                     ParamErrorKind::NotFinite => ValidationError::finite_number(loc, input),
-                    ParamErrorKind::Enum(expected) => {
-                        ValidationError::enumeration(loc, input, &expected)
-                    }
-                    ParamErrorKind::Custom(message) => {
-                        ValidationError::value_error(loc, input, message)
-                    }
+                    ParamErrorKind::Enum(expected) => ValidationError::enumeration(loc, input, &expected),
+                    ParamErrorKind::Custom(message) => ValidationError::value_error(loc, input, message),
                     ParamErrorKind::Missing(_) | ParamErrorKind::Unknown(_) => {
                         unreachable!("handled above")
                     }
@@ -141,9 +137,7 @@ impl de::Error for ParamError {
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
         ParamError {
-            kind: ParamErrorKind::Enum(
-                expected.iter().map(|v| Value::String((*v).to_owned())).collect(),
-            ),
+            kind: ParamErrorKind::Enum(expected.iter().map(|v| Value::String((*v).to_owned())).collect()),
             key: None,
             index: None,
             input: Some(variant.to_owned()),
@@ -158,7 +152,11 @@ pub(crate) fn parse_int<T: std::str::FromStr + TryFrom<i128>>(text: &str) -> Opt
     if let Ok(v) = trimmed.parse::<T>() {
         return Some(v);
     }
-    let wide = trimmed.strip_suffix(".0").unwrap_or(trimmed).parse::<i128>().ok()?;
+    let wide = trimmed
+        .strip_suffix(".0")
+        .unwrap_or(trimmed)
+        .parse::<i128>()
+        .ok()?;
     T::try_from(wide).ok()
 }
 
@@ -242,9 +240,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
         let text = self.last();
         match parse_float(text) {
             Ok(v) => visitor.visit_f64(v),
-            Err(FloatError::NotFinite) => {
-                Err(ParamError::new(ParamErrorKind::NotFinite, text))
-            }
+            Err(FloatError::NotFinite) => Err(ParamError::new(ParamErrorKind::NotFinite, text)),
             Err(FloatError::Invalid) => Err(ParamError::new(ParamErrorKind::Float, text)),
         }
     }
@@ -272,11 +268,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
         })
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        _len: usize,
-        visitor: V,
-    ) -> Result<V::Value, ParamError> {
+    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, ParamError> {
         self.deserialize_seq(visitor)
     }
 
@@ -406,11 +398,7 @@ impl<'de> de::Deserializer<'de> for ParamsDeserializer<'de> {
         })
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        _len: usize,
-        visitor: V,
-    ) -> Result<V::Value, ParamError> {
+    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, ParamError> {
         self.deserialize_seq(visitor)
     }
 
@@ -476,10 +464,7 @@ struct MapOfParams<'a> {
 impl<'de> de::MapAccess<'de> for MapOfParams<'de> {
     type Error = ParamError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, ParamError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, ParamError> {
         match self.groups.get(self.index) {
             Some((key, values)) => seed
                 .deserialize(de::value::BorrowedStrDeserializer::<ParamError>::new(key))
@@ -555,7 +540,8 @@ where
         coercion: Coercion::Lax,
         from_text: true,
     };
-    let text = |values: &Vec<&str>| Value::Array(values.iter().map(|v| Value::String((*v).to_owned())).collect());
+    let text =
+        |values: &Vec<&str>| Value::Array(values.iter().map(|v| Value::String((*v).to_owned())).collect());
     let mut errors = if super::super::validate::schema_check::is_object(&schema) {
         let mut object = serde_json::Map::new();
         for (key, values) in groups {
@@ -567,12 +553,24 @@ where
         let mut all = crate::validate::ValidationErrors::new();
         for ((key, values), item) in groups.iter().zip(items) {
             let mut value = text(values);
-            all.extend(schema_check::check_at(&schema, item, &mut value, Loc::new(source).child((*key).to_owned()), mode));
+            all.extend(schema_check::check_at(
+                &schema,
+                item,
+                &mut value,
+                Loc::new(source).child((*key).to_owned()),
+                mode,
+            ));
         }
         all
     } else if let [(key, values)] = groups {
         let mut value = text(values);
-        schema_check::check_at(&schema, &schema, &mut value, Loc::new(source).child((*key).to_owned()), mode)
+        schema_check::check_at(
+            &schema,
+            &schema,
+            &mut value,
+            Loc::new(source).child((*key).to_owned()),
+            mode,
+        )
     } else {
         crate::validate::ValidationErrors::new()
     };
@@ -611,7 +609,14 @@ mod tests {
     #[test]
     fn reads_struct_with_repeated_keys_and_options() {
         let q: Q = parse(&[("limit", "5"), ("tags", "a"), ("tags", "b"), ("flag", "yes")]).unwrap();
-        assert_eq!(q, Q { limit: 5, tags: vec!["a".into(), "b".into()], flag: Some(true) });
+        assert_eq!(
+            q,
+            Q {
+                limit: 5,
+                tags: vec!["a".into(), "b".into()],
+                flag: Some(true)
+            }
+        );
     }
 
     #[test]
@@ -633,7 +638,10 @@ mod tests {
     fn missing_field_is_missing() {
         let err = parse::<Q>(&[]).unwrap_err();
         assert_eq!(err.kind(), "missing");
-        assert_eq!(serde_json::to_value(err.loc()).unwrap(), serde_json::json!(["query", "limit"]));
+        assert_eq!(
+            serde_json::to_value(err.loc()).unwrap(),
+            serde_json::json!(["query", "limit"])
+        );
     }
 
     #[test]

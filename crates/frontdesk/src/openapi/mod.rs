@@ -126,8 +126,7 @@ impl OperationDoc {
 
     /// Records that the handler needs the state type `T`.
     pub fn require_state<T: 'static>(&mut self) {
-        self.states
-            .push((TypeId::of::<T>(), std::any::type_name::<T>()));
+        self.states.push((TypeId::of::<T>(), std::any::type_name::<T>()));
     }
 
     /// Records that the operation validates input (so it may answer 422).
@@ -280,10 +279,7 @@ impl OperationDoc {
     /// A successful response with any content (the default for untyped returns).
     pub fn success_untyped(&mut self) {
         if self.success.is_none() {
-            self.success = Some((
-                StatusCode::OK,
-                Some(json!({"application/json": {"schema": {}}})),
-            ));
+            self.success = Some((StatusCode::OK, Some(json!({"application/json": {"schema": {}}}))));
         }
     }
 
@@ -383,7 +379,10 @@ impl<'a> OpenApiBuilder<'a> {
         let mut operation_ids: Vec<(String, String)> = Vec::new();
         let mut registered: Vec<Registered> = Vec::new();
         for route in routes.iter().filter(|r| !r.docs.hidden) {
-            let path_params: Vec<String> = crate::app::param_names(&route.path).iter().map(|s| s.to_string()).collect();
+            let path_params: Vec<String> = crate::app::param_names(&route.path)
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
             let mut doc = OperationDoc::new(Some(generator), path_params);
             (route.describe)(&mut doc);
             generator = doc.generator.take().unwrap_or_else(self::generator);
@@ -548,10 +547,16 @@ fn generic_name(intended: &str, rust_id: &str) -> Option<String> {
 /// Chooses stable names: a generic type gets its arguments in its name
 /// (`Page_User`), and two different types that want one name are an error
 /// naming both (schemars alone would silently call the second `Page2`).
-fn stable_names(registered: &[Registered], schemas: &Map<String, Value>) -> Result<Vec<(String, String)>, BuildError> {
+fn stable_names(
+    registered: &[Registered],
+    schemas: &Map<String, Value>,
+) -> Result<Vec<(String, String)>, BuildError> {
     let mut chosen: Vec<(String, String, String)> = Vec::new(); // (assigned, desired, rust_id)
     for r in registered {
-        if chosen.iter().any(|(a, _, id)| *a == r.assigned && *id == r.rust_id) {
+        if chosen
+            .iter()
+            .any(|(a, _, id)| *a == r.assigned && *id == r.rust_id)
+        {
             continue;
         }
         let desired = if r.intended == r.assigned || r.assigned.starts_with(&r.intended) {
@@ -563,7 +568,10 @@ fn stable_names(registered: &[Registered], schemas: &Map<String, Value>) -> Resu
         chosen.push((r.assigned.clone(), desired, r.rust_id.clone()));
     }
     for (i, (_, desired, id)) in chosen.iter().enumerate() {
-        if let Some((_, _, other)) = chosen[..i].iter().find(|(_, d, other)| d == desired && other != id) {
+        if let Some((_, _, other)) = chosen[..i]
+            .iter()
+            .find(|(_, d, other)| d == desired && other != id)
+        {
             return Err(BuildError::OpenApi(format!(
                 "two different types want the schema name `{desired}`: `{other}` and `{id}`; rename one with `#[schemars(rename = \"...\")]`"
             )));
@@ -573,7 +581,10 @@ fn stable_names(registered: &[Registered], schemas: &Map<String, Value>) -> Resu
     // between types the operations did not name directly.
     for key in schemas.keys() {
         let base = key.trim_end_matches(|c: char| c.is_ascii_digit());
-        if base.len() < key.len() && schemas.contains_key(base) && !chosen.iter().any(|(a, d, _)| a == key && d != key) {
+        if base.len() < key.len()
+            && schemas.contains_key(base)
+            && !chosen.iter().any(|(a, d, _)| a == key && d != key)
+        {
             let known: Vec<&str> = chosen
                 .iter()
                 .filter(|(a, _, _)| a == base || a == key)
@@ -679,7 +690,13 @@ fn success_description(status: StatusCode) -> &'static str {
 fn default_operation_id(method: &str, path: &str) -> String {
     let cleaned: String = path
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{method}{cleaned}")
 }

@@ -14,7 +14,6 @@ use crate::openapi::OperationDoc;
 pub(crate) mod sse;
 pub(crate) mod stream;
 
-
 /// The response type every handler's value becomes.
 pub type Response = http::Response<Body>;
 

@@ -332,7 +332,9 @@ impl<S, D> Sse<S, D> {
 
 impl<S, D> fmt::Debug for Sse<S, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sse").field("keep_alive", &self.keep_alive).finish()
+        f.debug_struct("Sse")
+            .field("keep_alive", &self.keep_alive)
+            .finish()
     }
 }
 
@@ -364,7 +366,10 @@ where
         });
         let mut response = Response::new(body);
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream; charset=utf-8"));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream; charset=utf-8"),
+        );
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
         response
@@ -422,7 +427,8 @@ where
             }
             Err(panic) => {
                 let message = crate::endpoint::panic_message(&panic).to_owned();
-                let error = StreamError::from(crate::body::BoxError::from(format!("stream panicked: {message}")));
+                let error =
+                    StreamError::from(crate::body::BoxError::from(format!("stream panicked: {message}")));
                 this.stream = None;
                 return Poll::Ready(Some(Ok(error_event(error.detail()))));
             }
@@ -497,7 +503,9 @@ impl ReceivedEvent {
         let mut data: Vec<&str> = Vec::new();
         for line in text.lines() {
             if let Some(comment) = line.strip_prefix(':') {
-                event.comments.push(comment.strip_prefix(' ').unwrap_or(comment).to_owned());
+                event
+                    .comments
+                    .push(comment.strip_prefix(' ').unwrap_or(comment).to_owned());
                 continue;
             }
             let (field, value) = line.split_once(':').unwrap_or((line, ""));
@@ -521,14 +529,24 @@ mod tests {
 
     #[test]
     fn wire_order_matches_fastapi() {
-        let e = Event::text("x").retry(Duration::from_millis(3000)).id("2").event("delta").with_comment("c");
-        assert_eq!(e.to_string(), ": c\nevent: delta\ndata: x\nid: 2\nretry: 3000\n\n");
+        let e = Event::text("x")
+            .retry(Duration::from_millis(3000))
+            .id("2")
+            .event("delta")
+            .with_comment("c");
+        assert_eq!(
+            e.to_string(),
+            ": c\nevent: delta\ndata: x\nid: 2\nretry: 3000\n\n"
+        );
     }
 
     #[test]
     fn multi_line_data_is_split() {
         assert_eq!(Event::text("Hello\n").to_string(), "data: Hello\ndata: \n\n");
-        assert_eq!(Event::text("Hello\r\nWorld").to_string(), "data: Hello\ndata: World\n\n");
+        assert_eq!(
+            Event::text("Hello\r\nWorld").to_string(),
+            "data: Hello\ndata: World\n\n"
+        );
         assert_eq!(Event::text("").to_string(), "data: \n\n");
         assert_eq!(Event::text("a\u{2028}b").to_string(), "data: a\u{2028}b\n\n");
         assert_eq!(Event::comment("hi\n").to_string(), ": hi\n: \n\n");
@@ -543,7 +561,8 @@ mod tests {
 
     #[test]
     fn received_events_parse() {
-        let (e, rest) = ReceivedEvent::split_first(b"event: delta\ndata: {\"a\":1}\nid: 3\n\ndata: x").unwrap();
+        let (e, rest) =
+            ReceivedEvent::split_first(b"event: delta\ndata: {\"a\":1}\nid: 3\n\ndata: x").unwrap();
         assert_eq!(e.event.as_deref(), Some("delta"));
         assert_eq!(e.id.as_deref(), Some("3"));
         assert_eq!(e.json::<serde_json::Value>().unwrap()["a"], 1);

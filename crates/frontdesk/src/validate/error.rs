@@ -347,7 +347,13 @@ impl ValidationError {
 
     /// `finite_number`: NaN or an infinity where a number belongs.
     pub fn finite_number(loc: Loc, input: Value) -> Self {
-        Self::new("finite_number", loc, "Input should be a finite number", input, None)
+        Self::new(
+            "finite_number",
+            loc,
+            "Input should be a finite number",
+            input,
+            None,
+        )
     }
 
     /// `bool_type`.
@@ -373,7 +379,13 @@ impl ValidationError {
 
     /// `dict_type`.
     pub fn dict_type(loc: Loc, input: Value) -> Self {
-        Self::new("dict_type", loc, "Input should be a valid dictionary", input, None)
+        Self::new(
+            "dict_type",
+            loc,
+            "Input should be a valid dictionary",
+            input,
+            None,
+        )
     }
 
     /// `model_attributes_type`: an object was expected (the body is not one).
@@ -389,7 +401,13 @@ impl ValidationError {
 
     /// `extra_forbidden`: an unknown key where unknown keys are refused.
     pub fn extra_forbidden(loc: Loc, input: Value) -> Self {
-        Self::new("extra_forbidden", loc, "Extra inputs are not permitted", input, None)
+        Self::new(
+            "extra_forbidden",
+            loc,
+            "Extra inputs are not permitted",
+            input,
+            None,
+        )
     }
 
     /// `json_invalid`: the body is not JSON; `offset` is where parsing stopped.
@@ -655,9 +673,7 @@ impl ValidationErrors {
 
 impl From<ValidationError> for ValidationErrors {
     fn from(error: ValidationError) -> Self {
-        ValidationErrors {
-            errors: vec![error],
-        }
+        ValidationErrors { errors: vec![error] }
     }
 }
 

@@ -38,7 +38,13 @@ pub(crate) fn check(root: &Value, value: &mut Value, source: Source, mode: Mode)
 }
 
 /// Walks one named value (a lone path parameter, say) against `schema`.
-pub(crate) fn check_at(root: &Value, schema: &Value, value: &mut Value, loc: Loc, mode: Mode) -> ValidationErrors {
+pub(crate) fn check_at(
+    root: &Value,
+    schema: &Value,
+    value: &mut Value,
+    loc: Loc,
+    mode: Mode,
+) -> ValidationErrors {
     let mut walker = Walker {
         root,
         mode,
@@ -163,7 +169,11 @@ impl<'a> Walker<'a> {
             .get("anyOf")
             .or_else(|| schema.get("oneOf"))
             .and_then(Value::as_array)
-            .is_some_and(|branches| branches.iter().any(|b| type_list(self.resolve(b)).contains(&"array")))
+            .is_some_and(|branches| {
+                branches
+                    .iter()
+                    .any(|b| type_list(self.resolve(b)).contains(&"array"))
+            })
     }
 
     fn union(&mut self, branches: &'a [Value], value: &mut Value, loc: &mut Loc, is_root: bool) {
@@ -172,9 +182,10 @@ impl<'a> Walker<'a> {
         let constants: Option<Vec<Value>> = resolved
             .iter()
             .map(|b| {
-                b.get("const").cloned().map(|c| vec![c]).or_else(|| {
-                    b.get("enum").and_then(Value::as_array).cloned()
-                })
+                b.get("const")
+                    .cloned()
+                    .map(|c| vec![c])
+                    .or_else(|| b.get("enum").and_then(Value::as_array).cloned())
             })
             .collect::<Option<Vec<_>>>()
             .map(|v| v.into_iter().flatten().collect());
@@ -366,14 +377,16 @@ impl<'a> Walker<'a> {
         if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
             if (len as u64) < min {
                 let input = value.clone();
-                self.errors.push(ValidationError::too_short(loc.clone(), input, min, len));
+                self.errors
+                    .push(ValidationError::too_short(loc.clone(), input, min, len));
                 return;
             }
         }
         if let Some(max) = schema.get("maxItems").and_then(Value::as_u64) {
             if len as u64 > max {
                 let input = value.clone();
-                self.errors.push(ValidationError::too_long(loc.clone(), input, max, len));
+                self.errors
+                    .push(ValidationError::too_long(loc.clone(), input, max, len));
             }
         }
     }
@@ -388,14 +401,16 @@ impl<'a> Walker<'a> {
         if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
             if len < min {
                 let input = value.clone();
-                self.errors.push(ValidationError::string_too_short(loc.clone(), input, min));
+                self.errors
+                    .push(ValidationError::string_too_short(loc.clone(), input, min));
                 return;
             }
         }
         if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
             if len > max {
                 let input = value.clone();
-                self.errors.push(ValidationError::string_too_long(loc.clone(), input, max));
+                self.errors
+                    .push(ValidationError::string_too_long(loc.clone(), input, max));
                 return;
             }
         }
@@ -436,7 +451,8 @@ impl<'a> Walker<'a> {
                 } else {
                     let f = n.as_f64().unwrap_or(f64::NAN);
                     if f.fract() != 0.0 {
-                        self.errors.push(ValidationError::int_from_float(loc.clone(), input));
+                        self.errors
+                            .push(ValidationError::int_from_float(loc.clone(), input));
                         return;
                     }
                     if self.mode.coercion == Coercion::Strict {
@@ -451,9 +467,12 @@ impl<'a> Walker<'a> {
                     Some(i) => Some(i as f64),
                     None => {
                         let trimmed = text.trim();
-                        let is_fraction = trimmed.parse::<f64>().is_ok_and(|f| f.is_finite() && f.fract() != 0.0);
+                        let is_fraction = trimmed
+                            .parse::<f64>()
+                            .is_ok_and(|f| f.is_finite() && f.fract() != 0.0);
                         if is_fraction {
-                            self.errors.push(ValidationError::int_from_float(loc.clone(), input));
+                            self.errors
+                                .push(ValidationError::int_from_float(loc.clone(), input));
                         } else {
                             self.errors.push(ValidationError::int_parsing(loc.clone(), input));
                         }
@@ -488,20 +507,24 @@ impl<'a> Walker<'a> {
         let input = value.clone();
         let v = match &*value {
             Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
-            Value::String(text) if self.lax_text() => match super::super::extract::params::parse_float(text) {
-                Ok(v) => {
-                    *value = serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number);
-                    v
+            Value::String(text) if self.lax_text() => {
+                match super::super::extract::params::parse_float(text) {
+                    Ok(v) => {
+                        *value = serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number);
+                        v
+                    }
+                    Err(super::super::extract::params::FloatError::NotFinite) => {
+                        self.errors
+                            .push(ValidationError::finite_number(loc.clone(), input));
+                        return;
+                    }
+                    Err(super::super::extract::params::FloatError::Invalid) => {
+                        self.errors
+                            .push(ValidationError::float_parsing(loc.clone(), input));
+                        return;
+                    }
                 }
-                Err(super::super::extract::params::FloatError::NotFinite) => {
-                    self.errors.push(ValidationError::finite_number(loc.clone(), input));
-                    return;
-                }
-                Err(super::super::extract::params::FloatError::Invalid) => {
-                    self.errors.push(ValidationError::float_parsing(loc.clone(), input));
-                    return;
-                }
-            },
+            }
             Value::Bool(b) if self.mode.coercion == Coercion::Lax && !self.mode.from_text => {
                 let v = if *b { 1.0 } else { 0.0 };
                 *value = Value::from(v);
@@ -522,21 +545,35 @@ impl<'a> Walker<'a> {
         };
         let get = |k: &str| schema.get(k).filter(|b| b.is_number());
         if let Some(b) = get("exclusiveMinimum").filter(|b| v <= b.as_f64().unwrap_or(f64::MIN)) {
-            self.errors.push(ValidationError::greater_than(loc.clone(), input, b.clone()));
+            self.errors
+                .push(ValidationError::greater_than(loc.clone(), input, b.clone()));
         } else if let Some(b) = get("minimum").filter(|b| v < b.as_f64().unwrap_or(f64::MIN)) {
             self.errors
                 .push(ValidationError::greater_than_equal(loc.clone(), input, b.clone()));
         } else if let Some(b) = get("exclusiveMaximum").filter(|b| v >= b.as_f64().unwrap_or(f64::MAX)) {
-            self.errors.push(ValidationError::less_than(loc.clone(), input, b.clone()));
+            self.errors
+                .push(ValidationError::less_than(loc.clone(), input, b.clone()));
         } else if let Some(b) = get("maximum").filter(|b| v > b.as_f64().unwrap_or(f64::MAX)) {
             self.errors
                 .push(ValidationError::less_than_equal(loc.clone(), input, b.clone()));
         } else if integer {
-            if let Some((lo, hi)) = schema.get("format").and_then(Value::as_str).and_then(int_format_range) {
+            if let Some((lo, hi)) = schema
+                .get("format")
+                .and_then(Value::as_str)
+                .and_then(int_format_range)
+            {
                 if v < lo {
-                    self.errors.push(ValidationError::greater_than_equal(loc.clone(), input, Value::from(lo as i64)));
+                    self.errors.push(ValidationError::greater_than_equal(
+                        loc.clone(),
+                        input,
+                        Value::from(lo as i64),
+                    ));
                 } else if v > hi {
-                    self.errors.push(ValidationError::less_than_equal(loc.clone(), input, int_bound(hi)));
+                    self.errors.push(ValidationError::less_than_equal(
+                        loc.clone(),
+                        input,
+                        int_bound(hi),
+                    ));
                 }
             }
         }
@@ -548,13 +585,17 @@ impl<'a> Walker<'a> {
             Value::Bool(_) => {}
             Value::String(text) if self.lax_text() => match super::super::extract::params::parse_bool(text) {
                 Some(b) => *value = Value::Bool(b),
-                None => self.errors.push(ValidationError::bool_parsing(loc.clone(), input)),
+                None => self
+                    .errors
+                    .push(ValidationError::bool_parsing(loc.clone(), input)),
             },
             Value::Number(n) if self.mode.coercion == Coercion::Lax && !self.mode.from_text => {
                 match n.as_i64() {
                     Some(0) => *value = Value::Bool(false),
                     Some(1) => *value = Value::Bool(true),
-                    _ => self.errors.push(ValidationError::bool_parsing(loc.clone(), input)),
+                    _ => self
+                        .errors
+                        .push(ValidationError::bool_parsing(loc.clone(), input)),
                 }
             }
             _ => self.errors.push(ValidationError::bool_type(loc.clone(), input)),
@@ -566,7 +607,10 @@ impl<'a> Walker<'a> {
 pub(crate) fn is_object(root: &Value) -> bool {
     let walker = Walker {
         root,
-        mode: Mode { coercion: Coercion::Lax, from_text: true },
+        mode: Mode {
+            coercion: Coercion::Lax,
+            from_text: true,
+        },
         errors: ValidationErrors::new(),
     };
     type_list(walker.resolve(root)).contains(&"object")
@@ -652,12 +696,7 @@ where
     static CACHE: OnceLock<Mutex<HashMap<std::any::TypeId, Arc<Value>>>> = OnceLock::new();
     let id = std::any::TypeId::of::<T>();
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(found) = cache
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&id)
-        .cloned()
-    {
+    if let Some(found) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned() {
         return found;
     }
     let schema = Arc::new(build_request_schema::<T>());
@@ -736,7 +775,12 @@ mod tests {
     #[test]
     fn three_errors_in_field_order() {
         let errors = body_errors(cons(), json!({"name": 1, "n": "x", "f": "y"}));
-        let kinds: Vec<&str> = errors["detail"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+        let kinds: Vec<&str> = errors["detail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap())
+            .collect();
         assert_eq!(kinds, ["string_type", "int_parsing", "float_parsing"]);
     }
 
@@ -753,7 +797,15 @@ mod tests {
     fn strict_mode_refuses_strings_for_integers() {
         let schema = cons();
         let mut value = json!({"name": "abc", "n": "5"});
-        let errors = check(&schema, &mut value, Source::Body, Mode { coercion: Coercion::Strict, from_text: false });
+        let errors = check(
+            &schema,
+            &mut value,
+            Source::Body,
+            Mode {
+                coercion: Coercion::Strict,
+                from_text: false,
+            },
+        );
         assert_eq!(errors.errors()[0].kind(), "int_type");
     }
 
@@ -790,7 +842,10 @@ mod tests {
     #[test]
     fn int_from_float_and_int_coercion() {
         let schema = json!({"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]});
-        assert_eq!(body_errors(schema.clone(), json!({"n": 5.5}))["detail"][0]["type"], "int_from_float");
+        assert_eq!(
+            body_errors(schema.clone(), json!({"n": 5.5}))["detail"][0]["type"],
+            "int_from_float"
+        );
         let mut v = json!({"n": 5.0});
         assert!(check(&schema, &mut v, Source::Body, lax()).is_empty());
         assert_eq!(v, json!({"n": 5}));
@@ -824,15 +879,27 @@ mod tests {
     #[test]
     fn list_length_bounds() {
         let schema = json!({"type":"object","properties":{"a":{"type":"array","items":{"type":"integer"},"minItems":1,"maxItems":2}}});
-        assert_eq!(body_errors(schema.clone(), json!({"a": []}))["detail"][0]["type"], "too_short");
-        assert_eq!(body_errors(schema, json!({"a": [1, 2, 3]}))["detail"][0]["msg"], "List should have at most 2 items after validation, not 3");
+        assert_eq!(
+            body_errors(schema.clone(), json!({"a": []}))["detail"][0]["type"],
+            "too_short"
+        );
+        assert_eq!(
+            body_errors(schema, json!({"a": [1, 2, 3]}))["detail"][0]["msg"],
+            "List should have at most 2 items after validation, not 3"
+        );
     }
 
     #[test]
     fn option_fields_accept_null() {
         let schema = json!({"type":"object","properties":{"s":{"type":["string","null"],"maxLength":2}}});
-        assert!(body_errors(schema.clone(), json!({"s": null}))["detail"].as_array().unwrap().is_empty());
-        assert_eq!(body_errors(schema, json!({"s": "abc"}))["detail"][0]["type"], "string_too_long");
+        assert!(body_errors(schema.clone(), json!({"s": null}))["detail"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            body_errors(schema, json!({"s": "abc"}))["detail"][0]["type"],
+            "string_too_long"
+        );
     }
 
     #[test]
