@@ -25,6 +25,9 @@ cargo fmt --all --check || failures+=("fmt")
 step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings || failures+=("clippy")
 
+step "cargo doc (broken links and missing docs are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet || failures+=("doc")
+
 step "cargo test (unit, integration, doc, UI)"
 cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || failures+=("cargo test")

@@ -1,7 +1,6 @@
 //! `Json<T>`: a JSON request body parsed and validated into `T`, and a JSON
 //! response serialized from `T`.
 
-use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -242,12 +241,6 @@ impl<T: Serialize + schemars::JsonSchema> IntoResponse for Json<T> {
 
     fn describe(doc: &mut OperationDoc) {
         doc.success_json::<T>();
-    }
-}
-
-impl From<Json<Value>> for Bytes {
-    fn from(json: Json<Value>) -> Bytes {
-        Bytes::from(json.0.to_string())
     }
 }
 

@@ -70,10 +70,7 @@ pub type Request = http::Request<Body>;
 
 impl FromRequest for Request {
     async fn from_request(ctx: &mut RequestContext, body: Body) -> Result<Self, Rejection> {
-        let parts = std::mem::replace(ctx.parts_mut(), http::Request::new(()).into_parts().0);
-        let request = http::Request::from_parts(parts.clone(), body);
-        *ctx.parts_mut() = parts;
-        Ok(request)
+        Ok(http::Request::from_parts(ctx.parts().clone(), body))
     }
 }
 

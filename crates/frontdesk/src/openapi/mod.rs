@@ -2,7 +2,7 @@
 //!
 //! Every extractor and every return type describes itself into an
 //! [`OperationDoc`] (parameters, request body, responses, required state); the
-//! [`OpenApiBuilder`] turns the app's routes into one document when the app is
+//! document builder turns the app's routes into one document when the app is
 //! built, and the app serves it as cached bytes from then on. Schemas come from
 //! schemars (JSON Schema 2020-12, the dialect of OpenAPI 3.1).
 
@@ -311,10 +311,6 @@ impl OperationDoc {
     pub fn success_empty(&mut self, status: StatusCode) {
         self.success = Some((status, None));
     }
-
-    /// Error responses whose shape is `{"detail": ...}` but whose statuses are
-    /// decided at run time: nothing to add beyond what routes declare.
-    pub fn error_responses_untyped(&mut self) {}
 
     /// Documents one response: `status` (e.g. `"401"`) with a description and an
     /// optional JSON schema.

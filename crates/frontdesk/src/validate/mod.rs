@@ -30,7 +30,7 @@
 //! Valid input is parsed once, straight into the user's type, then checked by the
 //! derived [`Validate`] impl. Only when something is wrong does frontdesk do more
 //! work: it parses the input again as a JSON value and walks it against the
-//! type's JSON Schema ([`schema_check`]), which finds *every* error — type errors,
+//! type's JSON Schema (see [`check_json`]), which finds *every* error — type errors,
 //! missing fields and constraint violations together, in field order — with
 //! Pydantic's exact `type`, `msg`, `input` and `ctx`. The same walk applies
 //! Pydantic's lax coercions (`"5"` → 5), so a request FastAPI accepts is accepted.
