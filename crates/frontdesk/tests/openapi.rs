@@ -312,3 +312,51 @@ async fn swagger_ui_is_opt_in() {
         .await
         .contains("https://cdn.example/swagger-ui-dist@5/swagger-ui-bundle.js"));
 }
+
+/// Read with a default, written always: its two contracts differ.
+#[derive(Serialize, Deserialize, JsonSchema, Validate)]
+struct Note {
+    text: String,
+    #[serde(default)]
+    pinned: bool,
+}
+
+/// The same both ways.
+#[derive(Serialize, Deserialize, JsonSchema, Validate)]
+struct Tag {
+    name: String,
+}
+
+async fn echo_note(Json(note): Json<Note>) -> Json<Note> {
+    Json(note)
+}
+
+async fn echo_tag(Json(tag): Json<Tag>) -> Json<Tag> {
+    Json(tag)
+}
+
+#[test]
+fn request_and_response_contracts_may_differ() {
+    let doc = App::new()
+        .route(Route::post("/notes", echo_note))
+        .route(Route::post("/tags", echo_tag))
+        .openapi()
+        .unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    assert_eq!(schemas["Note-Input"]["required"], json!(["text"]));
+    assert_eq!(schemas["Note-Output"]["required"], json!(["text", "pinned"]));
+    assert!(schemas.get("Note").is_none());
+    assert!(
+        schemas.get("Tag").is_some() && schemas.get("Tag-Input").is_none(),
+        "identical contracts are published once"
+    );
+    let op = &doc["paths"]["/notes"]["post"];
+    assert_eq!(
+        op["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Note-Input"
+    );
+    assert_eq!(
+        op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Note-Output"
+    );
+}

@@ -70,6 +70,7 @@ impl Default for ApiInfo {
 #[derive(Debug)]
 pub struct OperationDoc {
     generator: Option<SchemaGenerator>,
+    response_generator: Option<SchemaGenerator>,
     path_params: Vec<String>,
     parameters: Vec<Value>,
     request_body: Option<Value>,
@@ -85,24 +86,40 @@ pub struct OperationDoc {
 /// asked for, and the Rust type behind it.
 #[derive(Debug, Clone)]
 struct Registered {
+    side: Side,
     assigned: String,
     intended: String,
     rust_id: String,
 }
 
-fn generator() -> SchemaGenerator {
+/// Which contract a schema describes: what the server reads, or what it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Request,
+    Response,
+}
+
+fn generator(side: Side) -> SchemaGenerator {
     SchemaSettings::draft2020_12()
         .with(|s| {
             s.definitions_path = "#/components/schemas".into();
-            s.contract = Contract::Deserialize;
+            s.contract = match side {
+                Side::Request => Contract::Deserialize,
+                Side::Response => Contract::Serialize,
+            };
         })
         .into_generator()
 }
 
 impl OperationDoc {
-    fn new(generator: Option<SchemaGenerator>, path_params: Vec<String>) -> Self {
+    fn new(generators: Option<(SchemaGenerator, SchemaGenerator)>, path_params: Vec<String>) -> Self {
+        let (generator, response_generator) = match generators {
+            Some((request, response)) => (Some(request), Some(response)),
+            None => (None, None),
+        };
         OperationDoc {
             generator,
+            response_generator,
             path_params,
             parameters: Vec::new(),
             request_body: None,
@@ -134,9 +151,23 @@ impl OperationDoc {
         self.validates = true;
     }
 
-    /// The schema of `T` (a `$ref` for named types), registering its components.
+    /// The schema of `T` as the server writes it — for responses and stream
+    /// items (a `$ref` for named types), registering its components.
     pub fn schema_for<T: JsonSchema>(&mut self) -> Value {
-        let Some(generator) = &mut self.generator else {
+        self.side_schema_for::<T>(Side::Response)
+    }
+
+    /// The schema of `T` as the server reads it — for request bodies.
+    pub fn request_schema_for<T: JsonSchema>(&mut self) -> Value {
+        self.side_schema_for::<T>(Side::Request)
+    }
+
+    fn side_schema_for<T: JsonSchema>(&mut self, side: Side) -> Value {
+        let generator = match side {
+            Side::Request => &mut self.generator,
+            Side::Response => &mut self.response_generator,
+        };
+        let Some(generator) = generator else {
             return Value::Bool(true);
         };
         let schema = generator.subschema_for::<T>().to_value();
@@ -146,6 +177,7 @@ impl OperationDoc {
             .and_then(|r| r.strip_prefix("#/components/schemas/"))
         {
             self.names.push(Registered {
+                side,
                 assigned: name.to_owned(),
                 intended: T::schema_name().into_owned(),
                 rust_id: T::schema_id().into_owned(),
@@ -232,7 +264,7 @@ impl OperationDoc {
     /// Declares a JSON request body of type `T`.
     pub fn request_body_json<T: JsonSchema + Validate>(&mut self) {
         self.validates = true;
-        let schema = self.schema_for::<T>();
+        let schema = self.request_schema_for::<T>();
         if let Some(generator) = &mut self.generator {
             T::extend_schema(generator.definitions_mut());
         }
@@ -245,7 +277,7 @@ impl OperationDoc {
     /// Declares a form body (`application/x-www-form-urlencoded`) of type `T`.
     pub fn request_body_form<T: JsonSchema + Validate>(&mut self) {
         self.validates = true;
-        let schema = self.schema_for::<T>();
+        let schema = self.request_schema_for::<T>();
         if let Some(generator) = &mut self.generator {
             T::extend_schema(generator.definitions_mut());
         }
@@ -368,8 +400,8 @@ impl<'a> OpenApiBuilder<'a> {
     }
 
     pub(crate) fn build(&self, routes: &[Route]) -> Result<Value, BuildError> {
-        let mut generator = generator();
-        let mut paths = Map::new();
+        let mut generators = (generator(Side::Request), generator(Side::Response));
+        let mut operations: Vec<(String, String, Map<String, Value>)> = Vec::new();
         let mut security_schemes = Map::new();
         let mut any_validation = false;
         let mut operation_ids: Vec<(String, String)> = Vec::new();
@@ -379,9 +411,14 @@ impl<'a> OpenApiBuilder<'a> {
                 .iter()
                 .map(|s| s.to_string())
                 .collect();
-            let mut doc = OperationDoc::new(Some(generator), path_params);
+            let mut doc = OperationDoc::new(Some(generators), path_params);
             (route.describe)(&mut doc);
-            generator = doc.generator.take().unwrap_or_else(self::generator);
+            generators = (
+                doc.generator.take().unwrap_or_else(|| generator(Side::Request)),
+                doc.response_generator
+                    .take()
+                    .unwrap_or_else(|| generator(Side::Response)),
+            );
             registered.append(&mut doc.names);
             let method = route.method.as_str().to_ascii_lowercase();
             let mut op = Map::new();
@@ -453,9 +490,12 @@ impl<'a> OpenApiBuilder<'a> {
             if route.docs.deprecated {
                 op.insert("deprecated".into(), Value::Bool(true));
             }
-            let item = paths
-                .entry(route.path.clone())
-                .or_insert_with(|| Value::Object(Map::new()));
+            operations.push((route.path.clone(), method, op));
+        }
+        let schemas = merge_contracts(generators, &registered, &mut operations)?;
+        let mut paths = Map::new();
+        for (path, method, op) in operations {
+            let item = paths.entry(path).or_insert_with(|| Value::Object(Map::new()));
             if let Value::Object(item) = item {
                 item.insert(method, Value::Object(op));
             }
@@ -483,8 +523,7 @@ impl<'a> OpenApiBuilder<'a> {
             document.insert("servers".into(), Value::Array(self.info.servers.clone()));
         }
         document.insert("paths".into(), Value::Object(paths));
-        let mut schemas: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
-        let renames = stable_names(&registered, &schemas)?;
+        let mut schemas = schemas;
         if any_validation {
             for (name, schema) in validation_components() {
                 schemas.insert(name.to_owned(), schema);
@@ -503,9 +542,6 @@ impl<'a> OpenApiBuilder<'a> {
             document.insert("components".into(), Value::Object(components));
         }
         let mut document = Value::Object(document);
-        if !renames.is_empty() {
-            rename_refs(&mut document, &renames);
-        }
         if self.info.openapi_version == OpenApiVersion::V3_2 {
             use_item_schema(&mut document);
         }
@@ -634,42 +670,120 @@ fn use_item_schema(document: &mut Value) {
     }
 }
 
-/// Renames components and rewrites every `$ref` to them.
-fn rename_refs(document: &mut Value, renames: &[(String, String)]) {
-    if let Some(Value::Object(schemas)) = document.pointer_mut("/components/schemas") {
-        let old = std::mem::take(schemas);
-        let mut renamed: Vec<(String, Value)> = old
-            .into_iter()
-            .map(|(k, v)| match renames.iter().find(|(from, _)| *from == k) {
-                Some((_, to)) => (to.clone(), v),
-                None => (k, v),
-            })
-            .collect();
-        renamed.sort_by(|a, b| a.0.cmp(&b.0));
-        *schemas = renamed.into_iter().collect();
+/// Rewrites every `$ref` to a renamed component.
+fn rewrite_refs(value: &mut Value, renames: &[(String, String)]) {
+    if renames.is_empty() {
+        return;
     }
-    fn walk(value: &mut Value, renames: &[(String, String)]) {
-        match value {
-            Value::Object(map) => {
-                for (key, child) in map.iter_mut() {
-                    if key == "$ref" {
-                        if let Value::String(reference) = child {
-                            if let Some(name) = reference.strip_prefix("#/components/schemas/") {
-                                if let Some((_, to)) = renames.iter().find(|(from, _)| from == name) {
-                                    *reference = format!("#/components/schemas/{to}");
-                                }
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                if key == "$ref" {
+                    if let Value::String(reference) = child {
+                        if let Some(name) = reference.strip_prefix("#/components/schemas/") {
+                            if let Some((_, to)) = renames.iter().find(|(from, _)| from == name) {
+                                *reference = format!("#/components/schemas/{to}");
                             }
                         }
-                    } else {
-                        walk(child, renames);
                     }
+                } else {
+                    rewrite_refs(child, renames);
                 }
             }
-            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, renames)),
-            _ => {}
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rewrite_refs(v, renames)),
+        _ => {}
+    }
+}
+
+/// Renames the components of one side and the references to them.
+fn rename_side(schemas: Map<String, Value>, renames: &[(String, String)]) -> Map<String, Value> {
+    schemas
+        .into_iter()
+        .map(|(name, mut schema)| {
+            rewrite_refs(&mut schema, renames);
+            let name = renames
+                .iter()
+                .find(|(from, _)| *from == name)
+                .map_or(name, |(_, to)| to.clone());
+            (name, schema)
+        })
+        .collect()
+}
+
+/// The parts of an operation that the request contract describes.
+fn request_parts(op: &mut Map<String, Value>) -> impl Iterator<Item = &mut Value> {
+    op.iter_mut()
+        .filter(|(k, _)| *k == "parameters" || *k == "requestBody")
+        .map(|(_, v)| v)
+}
+
+/// Merges the request-side (deserialize) and response-side (serialize)
+/// schemas: a type whose two contracts agree is published once; one whose
+/// contracts differ becomes `Name-Input` and `Name-Output`, as in FastAPI.
+fn merge_contracts(
+    (mut request, mut response): (SchemaGenerator, SchemaGenerator),
+    registered: &[Registered],
+    operations: &mut [(String, String, Map<String, Value>)],
+) -> Result<Map<String, Value>, BuildError> {
+    let side_names =
+        |side: Side| -> Vec<Registered> { registered.iter().filter(|r| r.side == side).cloned().collect() };
+    let mut request_schemas: Map<String, Value> = request.take_definitions(true).into_iter().collect();
+    let mut response_schemas: Map<String, Value> = response.take_definitions(true).into_iter().collect();
+    let request_renames = stable_names(&side_names(Side::Request), &request_schemas)?;
+    let response_renames = stable_names(&side_names(Side::Response), &response_schemas)?;
+    request_schemas = rename_side(request_schemas, &request_renames);
+    response_schemas = rename_side(response_schemas, &response_renames);
+    let id_of = |side: Side, name: &str| {
+        registered.iter().find(|r| {
+            r.side == side
+                && (r.assigned == name
+                    || request_renames
+                        .iter()
+                        .chain(&response_renames)
+                        .any(|(f, t)| *f == r.assigned && t == name))
+        })
+    };
+    let mut split_request = Vec::new();
+    let mut split_response = Vec::new();
+    for (name, schema) in &request_schemas {
+        let Some(other) = response_schemas.get(name) else {
+            continue;
+        };
+        if let (Some(a), Some(b)) = (id_of(Side::Request, name), id_of(Side::Response, name)) {
+            if a.rust_id != b.rust_id {
+                return Err(BuildError::OpenApi(format!(
+                    "two different types want the schema name `{name}`: `{}` and `{}`; rename one with `#[schemars(rename = \"...\")]`",
+                    a.rust_id, b.rust_id
+                )));
+            }
+        }
+        if schema != other {
+            split_request.push((name.clone(), format!("{name}-Input")));
+            split_response.push((name.clone(), format!("{name}-Output")));
         }
     }
-    walk(document, renames);
+    let request_schemas = rename_side(request_schemas, &split_request);
+    let response_schemas = rename_side(response_schemas, &split_response);
+    let request_all: Vec<(String, String)> = request_renames.iter().cloned().collect();
+    let response_all: Vec<(String, String)> = response_renames.iter().cloned().collect();
+    for (_, _, op) in operations.iter_mut() {
+        for part in request_parts(op) {
+            rewrite_refs(part, &request_all);
+            rewrite_refs(part, &split_request);
+        }
+        if let Some(responses) = op.get_mut("responses") {
+            rewrite_refs(responses, &response_all);
+            rewrite_refs(responses, &split_response);
+        }
+    }
+    let mut merged = request_schemas;
+    for (name, schema) in response_schemas {
+        merged.entry(name).or_insert(schema);
+    }
+    let mut sorted: Vec<(String, Value)> = merged.into_iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(sorted.into_iter().collect())
 }
 
 fn success_description(status: StatusCode) -> &'static str {
