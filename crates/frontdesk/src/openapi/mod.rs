@@ -765,15 +765,13 @@ fn merge_contracts(
     }
     let request_schemas = rename_side(request_schemas, &split_request);
     let response_schemas = rename_side(response_schemas, &split_response);
-    let request_all: Vec<(String, String)> = request_renames.iter().cloned().collect();
-    let response_all: Vec<(String, String)> = response_renames.iter().cloned().collect();
     for (_, _, op) in operations.iter_mut() {
         for part in request_parts(op) {
-            rewrite_refs(part, &request_all);
+            rewrite_refs(part, &request_renames);
             rewrite_refs(part, &split_request);
         }
         if let Some(responses) = op.get_mut("responses") {
-            rewrite_refs(responses, &response_all);
+            rewrite_refs(responses, &response_renames);
             rewrite_refs(responses, &split_response);
         }
     }
