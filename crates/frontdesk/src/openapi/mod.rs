@@ -493,6 +493,13 @@ impl<'a> OpenApiBuilder<'a> {
             operations.push((route.path.clone(), method, op));
         }
         let schemas = merge_contracts(generators, &registered, &mut operations)?;
+        if !security_schemes.is_empty() {
+            // With security schemes in the document, say so explicitly when an
+            // operation needs none (an empty requirement list means public).
+            for (_, _, op) in &mut operations {
+                op.entry("security").or_insert_with(|| json!([]));
+            }
+        }
         let mut paths = Map::new();
         for (path, method, op) in operations {
             let item = paths.entry(path).or_insert_with(|| Value::Object(Map::new()));
