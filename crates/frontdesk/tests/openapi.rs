@@ -360,3 +360,47 @@ fn request_and_response_contracts_may_differ() {
         "#/components/schemas/Note-Output"
     );
 }
+
+/// A bearer-token dependency that documents itself.
+struct Bearer;
+
+impl FromRequestParts for Bearer {
+    async fn from_request_parts(_ctx: &mut RequestContext) -> Result<Self, Rejection> {
+        Ok(Bearer)
+    }
+
+    fn describe(doc: &mut frontdesk::openapi::OperationDoc) {
+        doc.security("HTTPBearer", json!({"type": "http", "scheme": "bearer"}));
+        doc.response("401", "Not authenticated", None);
+    }
+}
+
+async fn private(_: Bearer) -> &'static str {
+    "secret"
+}
+
+#[test]
+fn security_is_explicit_on_every_operation_once_schemes_exist() {
+    let doc = App::new()
+        .route(Route::get("/private", private))
+        .route(Route::get("/public", root))
+        .openapi()
+        .unwrap();
+    assert_eq!(
+        doc["components"]["securitySchemes"]["HTTPBearer"],
+        json!({"type": "http", "scheme": "bearer"})
+    );
+    assert_eq!(
+        doc["paths"]["/private"]["get"]["security"],
+        json!([{"HTTPBearer": []}])
+    );
+    assert_eq!(
+        doc["paths"]["/private"]["get"]["responses"]["401"]["description"],
+        "Not authenticated"
+    );
+    assert!(
+        doc["paths"]["/private"]["get"]["responses"].get("422").is_none(),
+        "nothing to validate, no 422"
+    );
+    assert_eq!(doc["paths"]["/public"]["get"]["security"], json!([]));
+}
