@@ -39,7 +39,16 @@ pub struct RouteDocs {
     pub(crate) deprecated: bool,
     pub(crate) hidden: bool,
     pub(crate) status: Option<StatusCode>,
-    pub(crate) extra_responses: Vec<(StatusCode, String)>,
+    pub(crate) extra_responses: Vec<ExtraResponse>,
+}
+
+/// A response documented on the route: a status, a description and, for
+/// [`Route::response_json`], the schema of its JSON body.
+#[derive(Debug, Clone)]
+pub(crate) struct ExtraResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) description: String,
+    pub(crate) schema: Option<fn(&mut OperationDoc) -> serde_json::Value>,
 }
 
 /// One endpoint: method, path template, handler, documentation and settings.
@@ -162,7 +171,45 @@ impl Route {
 
     /// Documents one more response this operation may give.
     pub fn response(mut self, status: StatusCode, description: impl Into<String>) -> Self {
-        self.docs.extra_responses.push((status, description.into()));
+        self.docs.extra_responses.push(ExtraResponse {
+            status,
+            description: description.into(),
+            schema: None,
+        });
+        self
+    }
+
+    /// Documents one more response with a JSON body of type `T` (e.g. the
+    /// `{"detail": ...}` of an upstream failure).
+    ///
+    /// ```
+    /// use frontdesk::prelude::*;
+    ///
+    /// /// The body of every error.
+    /// #[derive(Serialize, JsonSchema)]
+    /// struct ErrorDetail { detail: String }
+    ///
+    /// async fn chat() -> &'static str { "hi" }
+    ///
+    /// let app = App::new().route(
+    ///     Route::post("/chat", chat).response_json::<ErrorDetail>(StatusCode::BAD_GATEWAY, "The model failed"),
+    /// );
+    /// let doc = app.openapi().unwrap();
+    /// assert_eq!(
+    ///     doc["paths"]["/chat"]["post"]["responses"]["502"]["content"]["application/json"]["schema"]["$ref"],
+    ///     "#/components/schemas/ErrorDetail"
+    /// );
+    /// ```
+    pub fn response_json<T: schemars::JsonSchema>(
+        mut self,
+        status: StatusCode,
+        description: impl Into<String>,
+    ) -> Self {
+        self.docs.extra_responses.push(ExtraResponse {
+            status,
+            description: description.into(),
+            schema: Some(|doc| doc.schema_for::<T>()),
+        });
         self
     }
 

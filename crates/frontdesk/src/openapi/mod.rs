@@ -413,6 +413,18 @@ impl<'a> OpenApiBuilder<'a> {
                 .collect();
             let mut doc = OperationDoc::new(Some(generators), path_params);
             (route.describe)(&mut doc);
+            let extra: Vec<(String, Value)> = route
+                .docs
+                .extra_responses
+                .iter()
+                .map(|extra| {
+                    let mut response = json!({"description": extra.description});
+                    if let Some(schema) = extra.schema {
+                        response["content"] = json!({"application/json": {"schema": schema(&mut doc)}});
+                    }
+                    (extra.status.as_u16().to_string(), response)
+                })
+                .collect();
             generators = (
                 doc.generator.take().unwrap_or_else(|| generator(Side::Request)),
                 doc.response_generator
@@ -463,10 +475,8 @@ impl<'a> OpenApiBuilder<'a> {
             for (status, response) in doc.responses {
                 responses.insert(status, response);
             }
-            for (status, description) in &route.docs.extra_responses {
-                responses
-                    .entry(status.as_u16().to_string())
-                    .or_insert_with(|| json!({"description": description}));
+            for (status, response) in extra {
+                responses.entry(status).or_insert(response);
             }
             if doc.validates {
                 any_validation = true;
