@@ -69,7 +69,8 @@ fn doc_lines(attrs: &[Attribute]) -> Vec<String> {
 }
 
 /// The summary and description: the first line of the doc comment is the
-/// summary and the rest the description, unless `summary` was given, in which
+/// summary (without the sentence's final period, as OpenAPI summaries are
+/// written) and the rest the description, unless `summary` was given, in which
 /// case the whole comment is the description.
 fn summary_and_description(
     attrs: &[Attribute],
@@ -79,7 +80,14 @@ fn summary_and_description(
     let (summary, rest) = match summary {
         Some(summary) => (Some(summary.value()), &lines[..]),
         None => match lines.split_first() {
-            Some((first, rest)) => (Some(first.trim().to_owned()), rest),
+            Some((first, rest)) => {
+                let first = first.trim();
+                let first = first
+                    .strip_suffix('.')
+                    .filter(|f| !f.ends_with('.'))
+                    .unwrap_or(first);
+                (Some(first.to_owned()), rest)
+            }
             None => (None, &lines[..]),
         },
     };
@@ -379,7 +387,7 @@ mod tests {
             async fn chat() {}
         };
         let (summary, description) = summary_and_description(&func.attrs, None);
-        assert_eq!(summary.as_deref(), Some("Chat with the model."));
+        assert_eq!(summary.as_deref(), Some("Chat with the model"));
         assert_eq!(description.as_deref(), Some("Returns the whole reply."));
         let given = LitStr::new("Chat", Span::call_site());
         let (summary, description) = summary_and_description(&func.attrs, Some(&given));

@@ -122,7 +122,7 @@ pub use frontdesk_macros::Validate;
 ///
 /// let app = App::new().route(read_item).route(create_item).route(count_words);
 /// let doc = app.openapi().unwrap();
-/// assert_eq!(doc["paths"]["/items/{id}"]["get"]["summary"], "Read one item.");
+/// assert_eq!(doc["paths"]["/items/{id}"]["get"]["summary"], "Read one item");
 /// assert_eq!(doc["paths"]["/items/{id}"]["get"]["operationId"], "read_item");
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {

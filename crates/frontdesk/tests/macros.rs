@@ -312,7 +312,7 @@ fn the_document_reads_the_macros() {
 
     let list = &paths["/items"]["get"];
     assert_eq!(list["operationId"], "list_items");
-    assert_eq!(list["summary"], "List the items.");
+    assert_eq!(list["summary"], "List the items");
     assert_eq!(
         list["description"],
         "Pages through the catalogue, `offset` items in.\nOrdered by name.\n\nUse `offset` to page."
@@ -320,7 +320,7 @@ fn the_document_reads_the_macros() {
     assert_eq!(list["tags"], json!(["items"]));
 
     let read = &paths["/items/{id}"]["get"];
-    assert_eq!(read["summary"], "Read one item.");
+    assert_eq!(read["summary"], "Read one item");
     assert!(read.get("description").is_none());
     assert_eq!(read["responses"]["404"]["description"], "Item not found");
     assert_eq!(read["parameters"][0]["name"], "id");
@@ -332,7 +332,7 @@ fn the_document_reads_the_macros() {
 
     let update = &paths["/items/{id}"]["put"];
     assert_eq!(update["operationId"], "replace_item");
-    assert_eq!(update["summary"], "Replace an item.");
+    assert_eq!(update["summary"], "Replace an item");
 
     // An explicit summary leaves the whole doc comment to the description.
     let patch = &paths["/items/{id}/price"]["patch"];

@@ -20,6 +20,7 @@ pub struct Me {
 /// service started: model requests (`/chat`, `/chat/stream`, `POST /jobs`) and
 /// the input and output tokens they used. Always 401 when the service runs
 /// without API keys.
+#[get("/me", tags = ["account"])]
 pub async fn me(caller: Caller) -> Result<Json<Me>, HttpError> {
     match (caller.name(), caller.usage()) {
         (Some(name), Some(usage)) => Ok(Json(Me {
@@ -30,15 +31,3 @@ pub async fn me(caller: Caller) -> Result<Json<Me>, HttpError> {
     }
 }
 
-/// Registers [`me`].
-pub fn me_route() -> Route {
-    Route::get("/me", me)
-        .operation_id("me")
-        .tag("account")
-        .summary("The calling API key")
-        .description(
-            "The name the key was given in `CHAT_API_KEYS` and its usage since the service started: model \
-             requests (`/chat`, `/chat/stream`, `POST /jobs`) and the input and output tokens they used. Always \
-             401 when the service runs without API keys.",
-        )
-}

@@ -6,7 +6,6 @@ use futures_util::{stream, StreamExt};
 
 use crate::auth::{Caller, ErrorDetail};
 use crate::model::{Model, ModelError, ModelRequest, StreamItem, Usage};
-use crate::routes::model_failures;
 
 fn default_max_tokens() -> u32 {
     500
@@ -90,6 +89,7 @@ pub enum StreamEvent {
 /// and answers with the whole reply once it is finished, with the stop reason
 /// and the tokens used. Invalid input is answered with 422 before the model is
 /// called; a provider failure with 502, 503 (overloaded, retry later) or 504.
+#[post("/chat", tags = ["chat"])]
 pub async fn chat(
     caller: Caller,
     State(model): State<Model>,
@@ -116,21 +116,6 @@ pub async fn chat(
     }))
 }
 
-/// Registers [`chat`].
-pub fn chat_route() -> Route {
-    model_failures(
-        Route::post("/chat", chat)
-            .operation_id("chat")
-            .tag("chat")
-            .summary("Chat with the model")
-            .description(
-                "Sends the prompt (and the optional system prompt) to the configured model and answers with the \
-                 whole reply once it is finished, with the stop reason and the tokens used. Invalid input is \
-                 answered with 422 before the model is called; a provider failure with 502, 503 (overloaded, \
-                 retry later) or 504.",
-            ),
-    )
-}
 
 /// Stream the reply token by token.
 ///
@@ -139,6 +124,7 @@ pub fn chat_route() -> Route {
 /// A provider failure before the first token is answered with 502, 503 or 504
 /// like `/chat`; one after it ends the stream with `event: error`
 /// (`{"detail": "..."}`). Closing the connection cancels the model call.
+#[post("/chat/stream", tags = ["chat"])]
 pub async fn chat_stream(
     caller: Caller,
     State(model): State<Model>,
@@ -180,18 +166,3 @@ fn to_event(item: Result<StreamItem, ModelError>, caller: &Caller, model: &str) 
     }
 }
 
-/// Registers [`chat_stream`].
-pub fn chat_stream_route() -> Route {
-    model_failures(
-        Route::post("/chat/stream", chat_stream)
-            .operation_id("chat_stream")
-            .tag("chat")
-            .summary("Stream the reply token by token")
-            .description(
-                "Answers with Server-Sent Events: one `event: delta` per piece of text (`{\"delta\": \"...\"}`), \
-                 then `event: done` with the stop reason and usage. A provider failure before the first token is \
-                 answered with 502, 503 or 504 like `/chat`; one after it ends the stream with `event: error` \
-                 (`{\"detail\": \"...\"}`). Closing the connection cancels the model call.",
-            ),
-    )
-}

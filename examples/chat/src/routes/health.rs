@@ -18,6 +18,7 @@ pub struct Health {
 /// Answers `{"status": "ok"}` with the active model as long as the process
 /// serves requests. It does not call the model provider, so a provider outage
 /// does not make a load balancer take every instance out.
+#[get("/health", tags = ["ops"])]
 pub async fn health(State(model): State<Model>) -> Json<Health> {
     Json(Health {
         status: "ok",
@@ -25,15 +26,3 @@ pub async fn health(State(model): State<Model>) -> Json<Health> {
     })
 }
 
-/// Registers [`health`].
-pub fn health_route() -> Route {
-    Route::get("/health", health)
-        .operation_id("health")
-        .tag("ops")
-        .summary("Liveness probe")
-        .description(
-            "Answers `{\"status\": \"ok\"}` with the active model as long as the process serves requests. It does \
-             not call the model provider, so a provider outage does not make a load balancer take every instance \
-             out.",
-        )
-}

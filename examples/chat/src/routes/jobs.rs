@@ -6,7 +6,6 @@ use frontdesk::HttpError;
 use crate::auth::Caller;
 use crate::jobs::{JobView, Jobs};
 use crate::model::Model;
-use crate::routes::model_failures;
 
 /// The largest `POST /jobs` body: 100 documents of 100 000 characters, with
 /// room for multi-byte characters and JSON escapes.
@@ -44,6 +43,7 @@ pub struct JobCreated {
 /// Poll `GET /jobs/{job_id}` until its status is `done` or `failed`. Jobs live
 /// in memory: they are lost on restart, and the oldest finished ones are
 /// forgotten when the store is full (503 when it is full of unfinished jobs).
+#[post("/jobs", tags = ["jobs"], status = 202)]
 pub async fn create_job(
     caller: Caller,
     State(model): State<Model>,
@@ -65,29 +65,13 @@ pub async fn create_job(
     }))
 }
 
-/// Registers [`create_job`].
-pub fn create_job_route() -> Route {
-    model_failures(
-        Route::post("/jobs", create_job)
-            .operation_id("create_job")
-            .tag("jobs")
-            .status(StatusCode::ACCEPTED)
-            .body_limit(JOBS_BODY_LIMIT)
-            .summary("Summarise documents in the background")
-            .description(
-                "Stores the job and answers 202 at once with its id and status URL; each document is then \
-                 summarised by the model, a few at a time across all jobs. Poll `GET /jobs/{job_id}` until its \
-                 status is `done` or `failed`. Jobs live in memory: they are lost on restart, and the oldest \
-                 finished ones are forgotten when the store is full (503 when it is full of unfinished jobs).",
-            ),
-    )
-}
 
 /// A job's status and result.
 ///
 /// `queued` or `running` while the model works; `done` with one summary per
 /// document and the tokens used; or `failed` with the reason. A job is only
 /// visible to the API key that created it; any other id is a 404.
+#[get("/jobs/{job_id}", tags = ["jobs"], responses(404 = "Job not found"))]
 pub async fn get_job(
     caller: Caller,
     State(jobs): State<Jobs>,
@@ -98,16 +82,3 @@ pub async fn get_job(
         .ok_or_else(|| HttpError::not_found("Job not found"))
 }
 
-/// Registers [`get_job`].
-pub fn get_job_route() -> Route {
-    Route::get("/jobs/{job_id}", get_job)
-        .operation_id("get_job")
-        .tag("jobs")
-        .response(StatusCode::NOT_FOUND, "Job not found")
-        .summary("A job's status and result")
-        .description(
-            "`queued` or `running` while the model works; `done` with one summary per document and the tokens \
-             used; or `failed` with the reason. A job is only visible to the API key that created it; any other \
-             id is a 404.",
-        )
-}

@@ -1,15 +1,10 @@
-//! The HTTP routes: one handler function per route, each next to the
-//! `*_route()` function that registers it with its documentation.
-//!
-//! When frontdesk's route macros land, each pair becomes one declaration: the
-//! handler gains `#[post("/chat", tags = ["chat"], ...)]`, its doc comment
-//! becomes the summary and description, the `*_route()` function goes away, and
-//! [`build_app`](crate::build_app) registers the handler itself
-//! (`.route(chat)`). The operation ids are already the handlers' names, so the
-//! OpenAPI document does not change.
+//! The HTTP routes: one handler per route, each declared once with its
+//! method, path and docs by frontdesk's route macros.
 
 use frontdesk::http::StatusCode;
 use frontdesk::Route;
+
+use crate::auth::ErrorDetail;
 
 pub mod account;
 pub mod chat;
@@ -17,33 +12,32 @@ pub mod health;
 pub mod jobs;
 pub mod search;
 
-/// Every route of the service, in the order the docs page lists them.
+/// Every route of the service, in the order the docs page lists them. The
+/// method, path, tags and docs of each live on its handler; routes that call
+/// the model also document how a provider failure is answered.
 pub fn all() -> Vec<Route> {
     vec![
-        chat::chat_route(),
-        chat::chat_stream_route(),
-        search::search_route(),
-        jobs::create_job_route(),
-        jobs::get_job_route(),
-        account::me_route(),
-        health::health_route(),
+        model_failures(Route::from(chat::chat)),
+        model_failures(Route::from(chat::chat_stream)),
+        Route::from(search::search),
+        model_failures(Route::from(jobs::create_job).body_limit(jobs::JOBS_BODY_LIMIT)),
+        Route::from(jobs::get_job),
+        Route::from(account::me),
+        Route::from(health::health),
     ]
 }
 
 /// Documents the answers a route that calls the model may give when the
-/// provider fails.
+/// provider fails, each with its `{"detail": ...}` body.
 pub(crate) fn model_failures(route: Route) -> Route {
     route
-        .response(
+        .response_json::<ErrorDetail>(
             StatusCode::BAD_GATEWAY,
             "The model provider failed or sent an invalid answer",
         )
-        .response(
+        .response_json::<ErrorDetail>(
             StatusCode::SERVICE_UNAVAILABLE,
             "The model provider is overloaded or rate-limited; retry later",
         )
-        .response(
-            StatusCode::GATEWAY_TIMEOUT,
-            "The model provider did not answer in time",
-        )
+        .response_json::<ErrorDetail>(StatusCode::GATEWAY_TIMEOUT, "The model provider did not answer in time")
 }

@@ -33,6 +33,7 @@ pub struct SearchResults {
 /// the service. Each result names its section (`id`, `title`), shows a snippet
 /// around the first matching word and its score. A retrieval step for
 /// grounding a chat prompt, or a plain search box.
+#[get("/search", tags = ["search"])]
 pub async fn search(
     State(index): State<SearchIndex>,
     Query(params): Query<SearchParams>,
@@ -42,15 +43,3 @@ pub async fn search(
     })
 }
 
-/// Registers [`search`].
-pub fn search_route() -> Route {
-    Route::get("/search", search)
-        .operation_id("search")
-        .tag("search")
-        .summary("Search the documentation")
-        .description(
-            "Keyword search (BM25) over the sections of the frontdesk guide bundled with the service. Each result \
-             names its section (`id`, `title`), shows a snippet around the first matching word and its score. A \
-             retrieval step for grounding a chat prompt, or a plain search box.",
-        )
-}
