@@ -30,4 +30,3 @@ pub async fn me(caller: Caller) -> Result<Json<Me>, HttpError> {
         _ => Err(not_authenticated()),
     }
 }
-

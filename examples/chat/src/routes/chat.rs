@@ -116,7 +116,6 @@ pub async fn chat(
     }))
 }
 
-
 /// Stream the reply token by token.
 ///
 /// Answers with Server-Sent Events: one `event: delta` per piece of text
@@ -165,4 +164,3 @@ fn to_event(item: Result<StreamItem, ModelError>, caller: &Caller, model: &str) 
         Err(error) => Err(error.into_http(model)),
     }
 }
-

@@ -25,4 +25,3 @@ pub async fn health(State(model): State<Model>) -> Json<Health> {
         model: model.id().to_owned(),
     })
 }
-

@@ -65,7 +65,6 @@ pub async fn create_job(
     }))
 }
 
-
 /// A job's status and result.
 ///
 /// `queued` or `running` while the model works; `done` with one summary per
@@ -81,4 +80,3 @@ pub async fn get_job(
         .map(Json)
         .ok_or_else(|| HttpError::not_found("Job not found"))
 }
-

@@ -39,5 +39,8 @@ pub(crate) fn model_failures(route: Route) -> Route {
             StatusCode::SERVICE_UNAVAILABLE,
             "The model provider is overloaded or rate-limited; retry later",
         )
-        .response_json::<ErrorDetail>(StatusCode::GATEWAY_TIMEOUT, "The model provider did not answer in time")
+        .response_json::<ErrorDetail>(
+            StatusCode::GATEWAY_TIMEOUT,
+            "The model provider did not answer in time",
+        )
 }

@@ -42,4 +42,3 @@ pub async fn search(
         results: index.search(&params.q, params.limit as usize),
     })
 }
-
