@@ -102,16 +102,7 @@ impl App {
     /// Wraps every route in a tower layer (after routing: 404 and 405 answers
     /// do not pass through it). To wrap the whole service, layer the
     /// [`AppService`] returned by [`App::build`].
-    pub fn layer<L>(mut self, layer: L) -> Self
-    where
-        L: tower_layer::Layer<BoxedService> + Send + Sync + 'static,
-        L::Service: Service<http::Request<Body>, Response = Response, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
-    {
+    pub fn layer(mut self, layer: impl crate::router::RouteLayer) -> Self {
         self.router = self.router.layer(layer);
         self
     }
@@ -378,7 +369,7 @@ fn check_routes(routes: &[Route]) -> Result<(), BuildError> {
 
 fn apply_layers(inner: BoxedService, layers: &[LayerFn]) -> BoxedService {
     // Route layers were added first and wrap innermost; router layers wrap them.
-    layers.iter().fold(inner, |service, layer| layer(service))
+    layers.iter().fold(inner, |service, layer| layer.wrap(service))
 }
 
 /// The names of a template's parameters, in order (`/a/{x}/{*rest}` → x, rest).

@@ -76,7 +76,7 @@ pub use limits::{DEFAULT_BODY_LIMIT, DEFAULT_TIMEOUT};
 pub use response::sse::{Event, EventError, IntoEvent, ReceivedEvent, Sse, StreamError, DEFAULT_KEEP_ALIVE};
 pub use response::stream::{IntoChunk, IntoLine, JsonLines, TextStream};
 pub use response::{Html, IntoResponse, Redirect, Response};
-pub use router::{BoxedService, Route, RouteDocs, Router};
+pub use router::{BoxedService, Route, RouteDocs, RouteLayer, Router};
 pub use server::{serve, serve_with, shutdown_signal, ServeConfig};
 
 /// The derive for [`validate::Validate`]: reads `#[validate(..)]` attributes.

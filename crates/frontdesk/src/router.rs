@@ -26,7 +26,27 @@ use crate::response::Response;
 /// a layered route becomes.
 pub type BoxedService = BoxCloneSyncService<http::Request<Body>, Response, Infallible>;
 
-pub(crate) type LayerFn = Arc<dyn Fn(BoxedService) -> BoxedService + Send + Sync>;
+pub(crate) type LayerFn = Arc<dyn RouteLayer>;
+
+/// A tower [`Layer`] that can wrap routes: any layer whose service takes and
+/// gives frontdesk's request and response types (tower-http's layers do).
+/// Implemented for every such layer; there is nothing to implement by hand.
+pub trait RouteLayer: Send + Sync + 'static {
+    /// Wraps a route's service.
+    fn wrap(&self, inner: BoxedService) -> BoxedService;
+}
+
+impl<L> RouteLayer for L
+where
+    L: Layer<BoxedService> + Send + Sync + 'static,
+    L::Service:
+        Service<http::Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
+{
+    fn wrap(&self, inner: BoxedService) -> BoxedService {
+        BoxCloneSyncService::new(self.layer(inner))
+    }
+}
 
 /// How a route's OpenAPI operation is described: metadata given by the user or
 /// the endpoint macros.
@@ -214,19 +234,8 @@ impl Route {
     }
 
     /// Wraps this route's handler in a tower layer.
-    pub fn layer<L>(mut self, layer: L) -> Self
-    where
-        L: Layer<BoxedService> + Send + Sync + 'static,
-        L::Service: Service<http::Request<Body>, Response = Response, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
-    {
-        self.layers.push(Arc::new(move |inner| {
-            BoxCloneSyncService::new(layer.layer(inner))
-        }));
+    pub fn layer(mut self, layer: impl RouteLayer) -> Self {
+        self.layers.push(Arc::new(layer));
         self
     }
 
@@ -292,19 +301,8 @@ impl Router {
     }
 
     /// Wraps every route of this router in a tower layer.
-    pub fn layer<L>(mut self, layer: L) -> Self
-    where
-        L: Layer<BoxedService> + Send + Sync + 'static,
-        L::Service: Service<http::Request<Body>, Response = Response, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
-    {
-        self.layers.push(Arc::new(move |inner| {
-            BoxCloneSyncService::new(layer.layer(inner))
-        }));
+    pub fn layer(mut self, layer: impl RouteLayer) -> Self {
+        self.layers.push(Arc::new(layer));
         self
     }
 
