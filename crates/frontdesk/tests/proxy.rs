@@ -17,13 +17,15 @@
 //!
 //! A client that leaves nginx mid-stream still cancels the producer behind it.
 
+mod common;
+
+use common::{Drops, Watched};
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use frontdesk::http::header::{HeaderName, HeaderValue};
@@ -224,37 +226,10 @@ async fn text_unbuffered() -> impl IntoResponse {
     )
 }
 
-/// Where producers report the moment they are dropped.
-#[derive(Clone)]
-struct Drops(mpsc::UnboundedSender<Instant>);
-
-/// A stream that reports its drop (which is how an upstream call is cancelled).
-struct Watched<S> {
-    inner: Pin<Box<S>>,
-    drops: Drops,
-}
-
-impl<S: Stream> Stream for Watched<S> {
-    type Item = S::Item;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        self.inner.as_mut().poll_next(cx)
-    }
-}
-
-impl<S> Drop for Watched<S> {
-    fn drop(&mut self) {
-        let _ = self.drops.0.send(Instant::now());
-    }
-}
-
 async fn idle_events(State(drops): State<Drops>) -> Sse<impl Stream<Item = Event>> {
     // Two events, then silence (the keep-alive ping is 15 s away).
     let events = stream::iter([Event::text("a"), Event::text("b")]).chain(stream::pending());
-    Sse::new(Watched {
-        inner: Box::pin(events),
-        drops,
-    })
+    Sse::new(Watched::new(events, drops))
 }
 
 /// The frontdesk server behind nginx.
@@ -266,9 +241,9 @@ struct Upstream {
 }
 
 async fn serve_app() -> Upstream {
-    let (drops, dropped) = mpsc::unbounded_channel();
+    let (drops, dropped) = common::drops();
     let app = App::new()
-        .state(Drops(drops))
+        .state(drops)
         .route(Route::get("/events", events))
         .route(Route::get("/idle-events", idle_events))
         .route(Route::get("/text", text))

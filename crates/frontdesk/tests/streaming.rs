@@ -13,11 +13,13 @@
 //! [`BOUND`] so a hang fails fast. Run with `--nocapture` to see the measured
 //! figures.
 
+mod common;
+
+use common::{drops, Drops, Watched};
+
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use frontdesk::prelude::*;
@@ -365,44 +367,6 @@ fn spaced(n: u32, every: Duration) -> impl Stream<Item = u32> + Send + 'static {
         tokio::time::sleep(every).await;
         Some((i, i + 1))
     })
-}
-
-/// Where producers report the moment they are dropped.
-#[derive(Clone)]
-struct Drops(mpsc::UnboundedSender<Instant>);
-
-/// A stream that reports its drop (which is how an upstream call is cancelled).
-struct Watched<S> {
-    inner: Pin<Box<S>>,
-    drops: Drops,
-}
-
-impl<S> Watched<S> {
-    fn new(inner: S, drops: Drops) -> Self {
-        Watched {
-            inner: Box::pin(inner),
-            drops,
-        }
-    }
-}
-
-impl<S: Stream> Stream for Watched<S> {
-    type Item = S::Item;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        self.inner.as_mut().poll_next(cx)
-    }
-}
-
-impl<S> Drop for Watched<S> {
-    fn drop(&mut self) {
-        let _ = self.drops.0.send(Instant::now());
-    }
-}
-
-fn drops() -> (Drops, mpsc::UnboundedReceiver<Instant>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    (Drops(tx), rx)
 }
 
 async fn dropped_at(rx: &mut mpsc::UnboundedReceiver<Instant>, what: &str) -> Instant {
