@@ -12,13 +12,11 @@ use std::time::{Duration, Instant};
 use chat::build_app;
 use chat::config::{AnthropicConfig, Config, ModelConfig, Secret};
 use common::{
-    deltas, events, serve, test_upstream, within, Behaviour, DropFlag, FakeState, Server, UPSTREAM_SECRET,
+    deltas, events, fake_upstream, serve, test_upstream, within, words, Behaviour, FakeProvider, FakeState,
+    Server, UPSTREAM_SECRET,
 };
 use frontdesk::prelude::*;
 use frontdesk::testing::TestClient;
-use frontdesk::Response;
-use futures_util::stream;
-use http::HeaderMap;
 use serde_json::{json, Value};
 
 const API_KEY: &str = "sk-ant-test-0123456789";
@@ -44,82 +42,52 @@ fn named(name: &str, data: Value) -> Event {
     Event::json(&data).event(name)
 }
 
-/// `POST /v1/messages`, as Anthropic answers it.
-async fn messages(
-    State(fake): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    let behaviour = fake.next(headers, body.clone());
-    let streamed = body["stream"] == json!(true);
-    let words = |text: &str| -> Vec<String> {
-        chat::model::echo::split_words(text)
-            .into_iter()
-            .map(str::to_owned)
-            .collect()
-    };
-    match behaviour {
-        Behaviour::Status(status) => (
-            StatusCode::from_u16(status).unwrap(),
-            Json(error_body(error_kind(status))),
-        )
-            .into_response(),
-        Behaviour::HangBeforeHead => std::future::pending().await,
-        Behaviour::Reply(text) if !streamed => {
-            let output = words(text).len() as u64;
-            Json(json!({
-                "id": "msg_fake", "type": "message", "role": "assistant", "model": body["model"],
-                "content": [{"type": "text", "text": text}],
-                "stop_reason": "end_turn", "stop_sequence": null,
-                "usage": {"input_tokens": INPUT_TOKENS, "output_tokens": output}
-            }))
-            .into_response()
-        }
-        _ if !streamed => (StatusCode::INTERNAL_SERVER_ERROR, Json(error_body("api_error"))).into_response(),
-        behaviour => {
-            let text = match behaviour {
-                Behaviour::Reply(text) => text,
-                _ => "one two three four five six seven eight",
-            };
-            Sse::<_, Value>::new(event_stream(behaviour, words(text), DropFlag::new(fake.clone())))
-                .no_keep_alive()
-                .into_response()
-        }
-    }
-}
+/// `POST /v1/messages`, as Anthropic answers it: JSON messages, named SSE
+/// events, `{"type":"error"}` bodies.
+struct Anthropic;
 
-/// The streamed answer for `behaviour`, one event every 5 ms.
-fn event_stream(behaviour: Behaviour, words: Vec<String>, flag: DropFlag) -> impl Stream<Item = Event> {
-    let mut events = vec![
-        named(
-            "message_start",
-            json!({"type": "message_start", "message": {"id": "msg_fake", "type": "message", "role": "assistant",
-                "content": [], "model": "claude-test", "stop_reason": null, "stop_sequence": null,
-                "usage": {"input_tokens": INPUT_TOKENS, "output_tokens": 1}}}),
-        ),
-        named(
-            "content_block_start",
-            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-        ),
-        named("ping", json!({"type": "ping"})),
-    ];
-    let delta = |w: &str| {
+impl FakeProvider for Anthropic {
+    const PATH: &'static str = "/v1/messages";
+
+    fn error_body(status: u16) -> Value {
+        error_body(error_kind(status))
+    }
+
+    fn whole(request: &Value, text: &str) -> Value {
+        let output = words(text).len() as u64;
+        json!({
+            "id": "msg_fake", "type": "message", "role": "assistant", "model": request["model"],
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": INPUT_TOKENS, "output_tokens": output}
+        })
+    }
+
+    fn opening() -> Vec<Event> {
+        vec![
+            named(
+                "message_start",
+                json!({"type": "message_start", "message": {"id": "msg_fake", "type": "message", "role": "assistant",
+                    "content": [], "model": "claude-test", "stop_reason": null, "stop_sequence": null,
+                    "usage": {"input_tokens": INPUT_TOKENS, "output_tokens": 1}}}),
+            ),
+            named(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            ),
+            named("ping", json!({"type": "ping"})),
+        ]
+    }
+
+    fn delta(word: &str) -> Event {
         named(
             "content_block_delta",
-            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": word}}),
         )
-    };
-    let shown = match &behaviour {
-        Behaviour::FailMidStream { after, .. }
-        | Behaviour::CutMidStream { after }
-        | Behaviour::HangMidStream { after } => *after,
-        _ => words.len(),
-    };
-    events.extend(words.iter().take(shown).map(|w| delta(w)));
-    let mut endless = false;
-    let mut hang = false;
-    match &behaviour {
-        Behaviour::Reply(_) => events.extend([
+    }
+
+    fn closing(_request: &Value, words: usize) -> Vec<Event> {
+        vec![
             named(
                 "content_block_stop",
                 json!({"type": "content_block_stop", "index": 0}),
@@ -127,38 +95,20 @@ fn event_stream(behaviour: Behaviour, words: Vec<String>, flag: DropFlag) -> imp
             named(
                 "message_delta",
                 json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null},
-                    "usage": {"output_tokens": words.len()}}),
+                    "usage": {"output_tokens": words}}),
             ),
             named("message_stop", json!({"type": "message_stop"})),
-        ]),
-        Behaviour::FailMidStream { kind, .. } => events.push(named("error", error_body(kind))),
-        Behaviour::HangMidStream { .. } => hang = true,
-        Behaviour::Endless => endless = true,
-        _ => {}
+        ]
     }
-    let state = (events.into_iter(), flag, 0usize);
-    stream::unfold(state, move |(mut events, mut flag, n)| async move {
-        tokio::time::sleep(Duration::from_millis(if endless { 20 } else { 5 })).await;
-        if let Some(event) = events.next() {
-            return Some((event, (events, flag, n)));
-        }
-        if endless {
-            return Some((delta(&format!("w{n} ")), (events, flag, n + 1)));
-        }
-        if hang {
-            std::future::pending::<()>().await;
-        }
-        flag.finish();
-        None
-    })
+
+    fn stream_error(kind: &str) -> Event {
+        named("error", error_body(kind))
+    }
 }
 
+/// A fake Anthropic server following `script`, then `fallback`.
 async fn fake(script: Vec<Behaviour>, fallback: Behaviour) -> (Arc<FakeState>, Server) {
-    let state = FakeState::new(script, fallback);
-    let app = App::new()
-        .state(state.clone())
-        .route(Route::post("/v1/messages", messages));
-    (state, serve(app).await)
+    fake_upstream::<Anthropic>(script, fallback).await
 }
 
 fn config(upstream: &Server) -> Config {

@@ -7,18 +7,15 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chat::build_app;
 use chat::config::{Config, ModelConfig, OpenAiConfig, Secret};
 use common::{
-    deltas, events, serve, test_upstream, within, Behaviour, DropFlag, FakeState, Server, UPSTREAM_SECRET,
+    deltas, events, fake_upstream, serve, test_upstream, within, words, Behaviour, FakeProvider, FakeState,
+    Server, UPSTREAM_SECRET,
 };
 use frontdesk::prelude::*;
 use frontdesk::testing::TestClient;
-use frontdesk::Response;
-use futures_util::stream;
-use http::HeaderMap;
 use serde_json::{json, Value};
 
 const API_KEY: &str = "sk-openai-test-abcdef";
@@ -34,109 +31,56 @@ fn chunk(delta: Value, finish_reason: Value) -> Event {
     }))
 }
 
-/// `POST /v1/chat/completions`, as an OpenAI-compatible server answers it.
-async fn completions(
-    State(fake): State<Arc<FakeState>>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    let behaviour = fake.next(headers, body.clone());
-    let streamed = body["stream"] == json!(true);
-    let with_usage =
-        body["stream_options"]["include_usage"] == json!(true) && body["model"] != json!("no-usage");
-    let words = |text: &str| -> Vec<String> {
-        chat::model::echo::split_words(text)
-            .into_iter()
-            .map(str::to_owned)
-            .collect()
-    };
-    match behaviour {
-        Behaviour::Status(status) => {
-            (StatusCode::from_u16(status).unwrap(), Json(error_body("server_error"))).into_response()
-        }
-        Behaviour::HangBeforeHead => std::future::pending().await,
-        Behaviour::Reply(text) if !streamed => Json(json!({
-            "id": "chatcmpl-fake", "object": "chat.completion", "created": 1, "model": body["model"],
+/// `POST /v1/chat/completions`, as an OpenAI-compatible server answers it:
+/// `data: {chunk}` lines ending with `data: [DONE]`, a usage chunk when asked
+/// for (except for the model `no-usage`), `{"error": ..}` bodies.
+struct OpenAi;
+
+impl FakeProvider for OpenAi {
+    const PATH: &'static str = "/v1/chat/completions";
+
+    fn error_body(_status: u16) -> Value {
+        error_body("server_error")
+    }
+
+    fn whole(request: &Value, text: &str) -> Value {
+        json!({
+            "id": "chatcmpl-fake", "object": "chat.completion", "created": 1, "model": request["model"],
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 9, "completion_tokens": words(text).len(), "total_tokens": 9 + words(text).len()}
-        }))
-        .into_response(),
-        _ if !streamed => (StatusCode::INTERNAL_SERVER_ERROR, Json(error_body("server_error"))).into_response(),
-        behaviour => {
-            let text = match behaviour {
-                Behaviour::Reply(text) => text,
-                _ => "one two three four five six seven eight",
-            };
-            let stream = chunk_stream(behaviour, words(text), with_usage, DropFlag::new(fake.clone()));
-            Sse::<_, Value>::new(stream).no_keep_alive().into_response()
+        })
+    }
+
+    fn opening() -> Vec<Event> {
+        vec![chunk(json!({"role": "assistant", "content": ""}), Value::Null)]
+    }
+
+    fn delta(word: &str) -> Event {
+        chunk(json!({"content": word}), Value::Null)
+    }
+
+    fn closing(request: &Value, words: usize) -> Vec<Event> {
+        let with_usage = request["stream_options"]["include_usage"] == json!(true)
+            && request["model"] != json!("no-usage");
+        let mut events = vec![chunk(json!({}), json!("stop"))];
+        if with_usage {
+            events.push(Event::json(&json!({
+                "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": "gpt-test",
+                "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": words, "total_tokens": 9 + words}
+            })));
         }
+        events.push(Event::text("[DONE]"));
+        events
+    }
+
+    fn stream_error(kind: &str) -> Event {
+        Event::json(&error_body(kind))
     }
 }
 
-fn chunk_stream(
-    behaviour: Behaviour,
-    words: Vec<String>,
-    with_usage: bool,
-    flag: DropFlag,
-) -> impl Stream<Item = Event> {
-    let mut events = vec![chunk(json!({"role": "assistant", "content": ""}), Value::Null)];
-    let shown = match &behaviour {
-        Behaviour::FailMidStream { after, .. }
-        | Behaviour::CutMidStream { after }
-        | Behaviour::HangMidStream { after } => *after,
-        _ => words.len(),
-    };
-    events.extend(
-        words
-            .iter()
-            .take(shown)
-            .map(|w| chunk(json!({"content": w}), Value::Null)),
-    );
-    let (mut endless, mut hang) = (false, false);
-    match &behaviour {
-        Behaviour::Reply(_) => {
-            events.push(chunk(json!({}), json!("stop")));
-            if with_usage {
-                events.push(Event::json(&json!({
-                    "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": "gpt-test",
-                    "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": words.len(), "total_tokens": 9 + words.len()}
-                })));
-            }
-            events.push(Event::text("[DONE]"));
-        }
-        Behaviour::FailMidStream { kind, .. } => events.push(Event::json(&error_body(kind))),
-        Behaviour::HangMidStream { .. } => hang = true,
-        Behaviour::Endless => endless = true,
-        _ => {}
-    }
-    stream::unfold(
-        (events.into_iter(), flag, 0usize),
-        move |(mut events, mut flag, n)| async move {
-            tokio::time::sleep(Duration::from_millis(if endless { 20 } else { 5 })).await;
-            if let Some(event) = events.next() {
-                return Some((event, (events, flag, n)));
-            }
-            if endless {
-                return Some((
-                    chunk(json!({"content": format!("w{n} ")}), Value::Null),
-                    (events, flag, n + 1),
-                ));
-            }
-            if hang {
-                std::future::pending::<()>().await;
-            }
-            flag.finish();
-            None
-        },
-    )
-}
-
+/// A fake OpenAI-compatible server following `script`, then `fallback`.
 async fn fake(script: Vec<Behaviour>, fallback: Behaviour) -> (Arc<FakeState>, Server) {
-    let state = FakeState::new(script, fallback);
-    let app = App::new()
-        .state(state.clone())
-        .route(Route::post("/v1/chat/completions", completions));
-    (state, serve(app).await)
+    fake_upstream::<OpenAi>(script, fallback).await
 }
 
 /// The base URL is given as OpenAI's SDKs take it, with `/v1`.

@@ -17,20 +17,26 @@
 //! [`StreamItem::Done`] with the stop reason and usage gathered on the way.
 //! Unknown events are skipped, as Anthropic's versioning policy asks. A stream
 //! that ends without `message_stop` is an error, never a silently short reply.
+//!
+//! This module holds only the wire format: the request, and the reading of the
+//! events (`MessageDecoder`). Sending, retries and the stream itself are the
+//! shared loop of `model::stream`.
+//!
+//! [`StreamItem::Delta`]: crate::model::StreamItem::Delta
+//! [`StreamItem::Done`]: crate::model::StreamItem::Done
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::stream;
 use http::HeaderValue;
 use serde_json::{json, Value};
 
 use crate::config::AnthropicConfig;
 use crate::model::http::{json_request, secret_header, HttpClient, RequestBody};
-use crate::model::sse::{EventReader, SseMessage};
+use crate::model::sse::SseMessage;
+use crate::model::stream::{self, Decoder, Provider, Step};
 use crate::model::{
-    Backoff, ChatModel, Completion, CompletionFuture, CompletionStream, ModelError, ModelRequest, StreamItem,
-    Usage,
+    ChatModel, Completion, CompletionFuture, CompletionStream, ModelError, ModelRequest, Usage,
 };
 
 /// The API version this client speaks.
@@ -59,6 +65,7 @@ impl AnthropicModel {
         }
     }
 
+    /// The JSON request body; `stream` asks for an SSE answer.
     fn body(&self, request: &ModelRequest, stream: bool) -> Bytes {
         let mut body = json!({
             "model": self.model,
@@ -75,6 +82,14 @@ impl AnthropicModel {
             body["stream"] = json!(true);
         }
         Bytes::from(body.to_string())
+    }
+}
+
+impl Provider for AnthropicModel {
+    type Decoder = MessageDecoder;
+
+    fn http(&self) -> &HttpClient {
+        &self.http
     }
 
     fn request(&self, body: &Bytes) -> http::Request<RequestBody> {
@@ -95,30 +110,14 @@ impl ChatModel for AnthropicModel {
     fn complete(self: Arc<Self>, request: ModelRequest) -> CompletionFuture {
         Box::pin(async move {
             let body = self.body(&request, false);
-            let mut backoff = self.http.backoff();
-            let response = self.http.send(|| self.request(&body), &mut backoff).await?;
-            let message = self.http.read_json(response.into_body()).await?;
+            let message = self.http.send_json(|| self.request(&body)).await?;
             parse_message(&message)
         })
     }
 
     fn stream(self: Arc<Self>, request: ModelRequest) -> CompletionStream {
         let body = self.body(&request, true);
-        let backoff = self.http.backoff();
-        let state = StreamState {
-            model: self,
-            body,
-            backoff,
-            reader: None,
-            sent_any: false,
-            usage: Usage::default(),
-            stop_reason: None,
-            finished: false,
-        };
-        Box::pin(stream::unfold(state, |mut state| async move {
-            let item = state.next_item().await?;
-            Some((item, state))
-        }))
+        stream::stream(self, body)
     }
 }
 
@@ -171,89 +170,18 @@ fn read_usage(u: &Value, usage: &mut Usage) {
     }
 }
 
-struct StreamState {
-    model: Arc<AnthropicModel>,
-    body: Bytes,
-    backoff: Backoff,
-    reader: Option<EventReader>,
-    sent_any: bool,
+/// One stream's reading of the Messages API events: the usage and stop
+/// reason they reported so far.
+#[derive(Default)]
+pub(crate) struct MessageDecoder {
+    /// The usage of `message_start`, updated by `message_delta`.
     usage: Usage,
+    /// The stop reason of `message_delta`, if one came.
     stop_reason: Option<String>,
-    finished: bool,
 }
 
-/// What one upstream event means for the client.
-enum Step {
-    Emit(StreamItem),
-    Skip,
-    Fail(ModelError),
-}
-
-impl StreamState {
-    async fn next_item(&mut self) -> Option<Result<StreamItem, ModelError>> {
-        loop {
-            if self.finished {
-                // After the final event: let the connection go back to the pool.
-                if let Some(reader) = self.reader.take() {
-                    reader.drain().await;
-                }
-                return None;
-            }
-            let Some(reader) = self.reader.as_mut() else {
-                let model = self.model.clone();
-                let body = self.body.clone();
-                match model.http.send(|| model.request(&body), &mut self.backoff).await {
-                    Ok(response) => {
-                        self.reader = Some(EventReader::new(
-                            response.into_body(),
-                            model.http.settings().idle_timeout,
-                        ));
-                    }
-                    Err(error) => return self.fail(error),
-                }
-                continue;
-            };
-            let step = match reader.next().await {
-                Ok(Some(message)) => self.handle(&message),
-                Ok(None) => Step::Fail(ModelError::Protocol(
-                    "the stream ended before message_stop".into(),
-                )),
-                Err(error) => Step::Fail(error),
-            };
-            match step {
-                Step::Skip => {}
-                Step::Emit(item) => {
-                    match &item {
-                        StreamItem::Delta(_) => self.sent_any = true,
-                        StreamItem::Done { .. } => self.finished = true,
-                    }
-                    return Some(Ok(item));
-                }
-                Step::Fail(error) => {
-                    // Nothing reached the client yet: a fresh attempt is invisible to it.
-                    if !self.sent_any && error.is_retryable() {
-                        if let Some(delay) = self.backoff.next_delay(None) {
-                            tracing::info!(error = %error, ?delay, "model stream failed before its first token; retrying");
-                            self.reader = None;
-                            self.usage = Usage::default();
-                            self.stop_reason = None;
-                            tokio::time::sleep(delay).await;
-                            continue;
-                        }
-                    }
-                    return self.fail(error);
-                }
-            }
-        }
-    }
-
-    fn fail(&mut self, error: ModelError) -> Option<Result<StreamItem, ModelError>> {
-        self.finished = true;
-        self.reader = None;
-        Some(Err(error))
-    }
-
-    fn handle(&mut self, message: &SseMessage) -> Step {
+impl Decoder for MessageDecoder {
+    fn event(&mut self, message: &SseMessage) -> Step {
         let Ok(data) = serde_json::from_str::<Value>(&message.data) else {
             return Step::Fail(ModelError::Protocol("an event's data is not JSON".into()));
         };
@@ -270,7 +198,7 @@ impl StreamState {
                 Step::Skip
             }
             "content_block_start" => match data.pointer("/content_block/text").and_then(Value::as_str) {
-                Some(text) if !text.is_empty() => Step::Emit(StreamItem::Delta(text.to_owned())),
+                Some(text) if !text.is_empty() => Step::Emit(text.to_owned()),
                 _ => Step::Skip,
             },
             "content_block_delta" => {
@@ -278,7 +206,7 @@ impl StreamState {
                     return Step::Skip;
                 }
                 match data.pointer("/delta/text").and_then(Value::as_str) {
-                    Some(text) if !text.is_empty() => Step::Emit(StreamItem::Delta(text.to_owned())),
+                    Some(text) if !text.is_empty() => Step::Emit(text.to_owned()),
                     _ => Step::Skip,
                 }
             }
@@ -291,10 +219,7 @@ impl StreamState {
                 }
                 Step::Skip
             }
-            "message_stop" => Step::Emit(StreamItem::Done {
-                stop_reason: self.stop_reason.take().unwrap_or_else(|| "end_turn".to_owned()),
-                usage: self.usage,
-            }),
+            "message_stop" => Step::Finish,
             "error" => Step::Fail(ModelError::Stream {
                 kind: data
                     .pointer("/error/type")
@@ -306,6 +231,17 @@ impl StreamState {
             // ping, content_block_stop, and event types added later.
             _ => Step::Skip,
         }
+    }
+
+    fn ended(&self) -> Result<(), ModelError> {
+        Err(ModelError::Protocol(
+            "the stream ended before message_stop".into(),
+        ))
+    }
+
+    fn finish(&mut self) -> (String, Usage) {
+        let stop_reason = self.stop_reason.take().unwrap_or_else(|| "end_turn".to_owned());
+        (stop_reason, self.usage)
     }
 }
 

@@ -111,6 +111,20 @@ impl HttpClient {
         }
     }
 
+    /// Sends the request `make` builds, with a fresh retry budget, and reads
+    /// the whole JSON answer: a provider's non-streamed call.
+    ///
+    /// # Errors
+    /// As [`HttpClient::send`] and [`HttpClient::read_json`].
+    pub(crate) async fn send_json<F>(&self, make: F) -> Result<serde_json::Value, ModelError>
+    where
+        F: Fn() -> http::Request<RequestBody>,
+    {
+        let mut backoff = self.backoff();
+        let response = self.send(make, &mut backoff).await?;
+        self.read_json(response.into_body()).await
+    }
+
     /// One attempt: the error carries the provider's `retry-after`, if any.
     async fn send_once(
         &self,

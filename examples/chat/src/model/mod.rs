@@ -13,6 +13,10 @@
 //! | `echo` | [`echo`] | none: offline, `"echo: " + prompt` |
 //! | `anthropic` | [`anthropic`] | Messages API, SSE stream |
 //! | `openai` | [`openai`] | `/v1/chat/completions`, `data:` chunks |
+//!
+//! The two HTTP providers share their client (`http`: pooled connections,
+//! timeouts, retries), their SSE parser (`sse`) and their streaming loop
+//! (`stream`); each provider module holds only its wire format.
 
 use std::fmt;
 use std::sync::Arc;
@@ -33,6 +37,7 @@ pub mod echo;
 mod http;
 pub mod openai;
 mod sse;
+mod stream;
 
 pub use self::http::HttpClient;
 

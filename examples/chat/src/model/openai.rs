@@ -8,20 +8,26 @@
 //! Finish reasons are reported in the service's vocabulary: `stop` → `end_turn`,
 //! `length` → `max_tokens`. A server that sends no usage gets its output counted
 //! as one token per content chunk and its input as 0.
+//!
+//! This module holds only the wire format: the request, and the reading of the
+//! chunks (`ChunkDecoder`). Sending, retries and the stream itself are the
+//! shared loop of `model::stream`.
+//!
+//! [`StreamItem::Delta`]: crate::model::StreamItem::Delta
+//! [`StreamItem::Done`]: crate::model::StreamItem::Done
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::stream;
 use http::HeaderValue;
 use serde_json::{json, Value};
 
 use crate::config::OpenAiConfig;
 use crate::model::http::{json_request, secret_header, HttpClient, RequestBody};
-use crate::model::sse::{EventReader, SseMessage};
+use crate::model::sse::SseMessage;
+use crate::model::stream::{self, Decoder, Provider, Step};
 use crate::model::{
-    Backoff, ChatModel, Completion, CompletionFuture, CompletionStream, ModelError, ModelRequest, StreamItem,
-    Usage,
+    ChatModel, Completion, CompletionFuture, CompletionStream, ModelError, ModelRequest, Usage,
 };
 
 /// A client for one model on an OpenAI-compatible server.
@@ -49,6 +55,7 @@ impl OpenAiModel {
         }
     }
 
+    /// The JSON request body; `stream` asks for chunks, with a usage chunk.
     fn body(&self, request: &ModelRequest, stream: bool) -> Bytes {
         let mut messages = Vec::new();
         if let Some(system) = &request.system {
@@ -69,6 +76,14 @@ impl OpenAiModel {
         }
         Bytes::from(body.to_string())
     }
+}
+
+impl Provider for OpenAiModel {
+    type Decoder = ChunkDecoder;
+
+    fn http(&self) -> &HttpClient {
+        &self.http
+    }
 
     fn request(&self, body: &Bytes) -> http::Request<RequestBody> {
         match &self.authorization {
@@ -87,6 +102,7 @@ fn stop_reason(finish_reason: &str) -> String {
     }
 }
 
+/// Reads a `usage` object; `None` when a count is missing.
 fn read_usage(u: &Value) -> Option<Usage> {
     Some(Usage {
         input_tokens: u.get("prompt_tokens")?.as_u64()?,
@@ -108,6 +124,7 @@ fn embedded_error(value: &Value) -> Option<ModelError> {
     })
 }
 
+/// Reads a non-streamed answer.
 fn parse_completion(value: &Value) -> Result<Completion, ModelError> {
     if let Some(error) = embedded_error(value) {
         return Err(error);
@@ -140,129 +157,33 @@ impl ChatModel for OpenAiModel {
     fn complete(self: Arc<Self>, request: ModelRequest) -> CompletionFuture {
         Box::pin(async move {
             let body = self.body(&request, false);
-            let mut backoff = self.http.backoff();
-            let response = self.http.send(|| self.request(&body), &mut backoff).await?;
-            let value = self.http.read_json(response.into_body()).await?;
+            let value = self.http.send_json(|| self.request(&body)).await?;
             parse_completion(&value)
         })
     }
 
     fn stream(self: Arc<Self>, request: ModelRequest) -> CompletionStream {
         let body = self.body(&request, true);
-        let backoff = self.http.backoff();
-        let state = StreamState {
-            model: self,
-            body,
-            backoff,
-            reader: None,
-            sent_any: false,
-            chunks: 0,
-            usage: None,
-            finish_reason: None,
-            finished: false,
-        };
-        Box::pin(stream::unfold(state, |mut state| async move {
-            let item = state.next_item().await?;
-            Some((item, state))
-        }))
+        stream::stream(self, body)
     }
 }
 
-struct StreamState {
-    model: Arc<OpenAiModel>,
-    body: Bytes,
-    backoff: Backoff,
-    reader: Option<EventReader>,
-    sent_any: bool,
+/// One stream's reading of the chunks: the content chunks counted, and the
+/// usage and finish reason reported so far.
+#[derive(Default)]
+pub(crate) struct ChunkDecoder {
+    /// Chunks that carried text: the output count when no usage comes.
     chunks: u64,
+    /// The usage chunk's counts, if one came.
     usage: Option<Usage>,
+    /// The first choice's finish reason, if one came.
     finish_reason: Option<String>,
-    finished: bool,
 }
 
-enum Step {
-    Emit(StreamItem),
-    Skip,
-    Fail(ModelError),
-}
-
-impl StreamState {
-    async fn next_item(&mut self) -> Option<Result<StreamItem, ModelError>> {
-        loop {
-            if self.finished {
-                // After the final event: let the connection go back to the pool.
-                if let Some(reader) = self.reader.take() {
-                    reader.drain().await;
-                }
-                return None;
-            }
-            let Some(reader) = self.reader.as_mut() else {
-                let model = self.model.clone();
-                let body = self.body.clone();
-                match model.http.send(|| model.request(&body), &mut self.backoff).await {
-                    Ok(response) => {
-                        self.reader = Some(EventReader::new(
-                            response.into_body(),
-                            model.http.settings().idle_timeout,
-                        ));
-                    }
-                    Err(error) => return self.fail(error),
-                }
-                continue;
-            };
-            let step = match reader.next().await {
-                Ok(Some(message)) => self.handle(&message),
-                // Some servers close without `[DONE]` once they sent a finish reason.
-                Ok(None) if self.finish_reason.is_some() => Step::Emit(self.done()),
-                Ok(None) => Step::Fail(ModelError::Protocol("the stream ended before [DONE]".into())),
-                Err(error) => Step::Fail(error),
-            };
-            match step {
-                Step::Skip => {}
-                Step::Emit(item) => {
-                    match &item {
-                        StreamItem::Delta(_) => self.sent_any = true,
-                        StreamItem::Done { .. } => self.finished = true,
-                    }
-                    return Some(Ok(item));
-                }
-                Step::Fail(error) => {
-                    if !self.sent_any && error.is_retryable() {
-                        if let Some(delay) = self.backoff.next_delay(None) {
-                            tracing::info!(error = %error, ?delay, "model stream failed before its first token; retrying");
-                            self.reader = None;
-                            self.chunks = 0;
-                            self.usage = None;
-                            self.finish_reason = None;
-                            tokio::time::sleep(delay).await;
-                            continue;
-                        }
-                    }
-                    return self.fail(error);
-                }
-            }
-        }
-    }
-
-    fn fail(&mut self, error: ModelError) -> Option<Result<StreamItem, ModelError>> {
-        self.finished = true;
-        self.reader = None;
-        Some(Err(error))
-    }
-
-    fn done(&mut self) -> StreamItem {
-        StreamItem::Done {
-            stop_reason: stop_reason(self.finish_reason.as_deref().unwrap_or("stop")),
-            usage: self.usage.unwrap_or(Usage {
-                input_tokens: 0,
-                output_tokens: self.chunks,
-            }),
-        }
-    }
-
-    fn handle(&mut self, message: &SseMessage) -> Step {
+impl Decoder for ChunkDecoder {
+    fn event(&mut self, message: &SseMessage) -> Step {
         if message.data.trim() == "[DONE]" {
-            return Step::Emit(self.done());
+            return Step::Finish;
         }
         let Ok(chunk) = serde_json::from_str::<Value>(&message.data) else {
             return Step::Fail(ModelError::Protocol("a chunk is not JSON".into()));
@@ -282,10 +203,30 @@ impl StreamState {
         match choice.pointer("/delta/content").and_then(Value::as_str) {
             Some(text) if !text.is_empty() => {
                 self.chunks += 1;
-                Step::Emit(StreamItem::Delta(text.to_owned()))
+                Step::Emit(text.to_owned())
             }
             _ => Step::Skip,
         }
+    }
+
+    fn ended(&self) -> Result<(), ModelError> {
+        // Some servers close without `[DONE]` once they sent a finish reason.
+        if self.finish_reason.is_some() {
+            Ok(())
+        } else {
+            Err(ModelError::Protocol("the stream ended before [DONE]".into()))
+        }
+    }
+
+    fn finish(&mut self) -> (String, Usage) {
+        let usage = self.usage.unwrap_or(Usage {
+            input_tokens: 0,
+            output_tokens: self.chunks,
+        });
+        (
+            stop_reason(self.finish_reason.as_deref().unwrap_or("stop")),
+            usage,
+        )
     }
 }
 

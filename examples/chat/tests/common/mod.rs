@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: configurations, apps served on a
-//! real socket, models that count or fail, a scripted fake upstream's state,
-//! and bounded waits. Each test file uses a different subset.
+//! real socket, models that count or fail, a scripted fake upstream (its state,
+//! and the handler that plays its script in a provider's wire format), and
+//! bounded waits. Each test file uses a different subset.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -13,10 +14,11 @@ use std::time::Duration;
 use chat::config::{Config, EchoConfig, ModelConfig, UpstreamConfig};
 use chat::model::echo::EchoModel;
 use chat::model::{ChatModel, CompletionStream, ModelError, ModelRequest};
+use frontdesk::prelude::*;
 use frontdesk::testing::TestResponse;
-use frontdesk::{App, ReceivedEvent, ServeConfig};
+use frontdesk::{ReceivedEvent, Response, ServeConfig};
 use http::HeaderMap;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 /// The echo model at full speed: no delay, no pause between tokens.
@@ -309,4 +311,117 @@ pub(crate) async fn read_until(socket: &mut tokio::net::TcpStream, needle: &str,
         }
     })
     .await
+}
+
+/// The words of `text`, each keeping the whitespace that follows it: one
+/// streamed piece, and one output token, each.
+pub(crate) fn words(text: &str) -> Vec<String> {
+    chat::model::echo::split_words(text)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A provider's wire format, as a fake upstream speaks it.
+pub(crate) trait FakeProvider: Send + Sync + 'static {
+    /// The path the fake answers `POST`s on.
+    const PATH: &'static str;
+
+    /// The body of an error answer with `status`.
+    fn error_body(status: u16) -> Value;
+
+    /// The whole answer to `request`, replying `text`.
+    fn whole(request: &Value, text: &str) -> Value;
+
+    /// The events a stream opens with, before its first word.
+    fn opening() -> Vec<Event>;
+
+    /// The event carrying one word of a stream.
+    fn delta(word: &str) -> Event;
+
+    /// The events after the last of a complete reply's `words` words.
+    fn closing(request: &Value, words: usize) -> Vec<Event>;
+
+    /// The event reporting an error of `kind` inside a stream.
+    fn stream_error(kind: &str) -> Event;
+}
+
+/// Serves a fake upstream on a free local port: `P`'s answers on `P::PATH`,
+/// following `script`, then `fallback` for every later request.
+pub(crate) async fn fake_upstream<P: FakeProvider>(
+    script: Vec<Behaviour>,
+    fallback: Behaviour,
+) -> (Arc<FakeState>, Server) {
+    let state = FakeState::new(script, fallback);
+    let app = App::new()
+        .state(state.clone())
+        .route(Route::post(P::PATH, fake_answer::<P>));
+    (state, serve(app).await)
+}
+
+/// `POST P::PATH`, answered as the next behaviour of the script says.
+async fn fake_answer<P: FakeProvider>(
+    State(fake): State<Arc<FakeState>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let behaviour = fake.next(headers, body.clone());
+    let streamed = body["stream"] == json!(true);
+    match behaviour {
+        Behaviour::Status(status) => {
+            (StatusCode::from_u16(status).unwrap(), Json(P::error_body(status))).into_response()
+        }
+        Behaviour::HangBeforeHead => std::future::pending().await,
+        Behaviour::Reply(text) if !streamed => Json(P::whole(&body, text)).into_response(),
+        _ if !streamed => (StatusCode::INTERNAL_SERVER_ERROR, Json(P::error_body(500))).into_response(),
+        behaviour => {
+            let stream = fake_stream::<P>(behaviour, &body, DropFlag::new(fake.clone()));
+            Sse::<_, Value>::new(stream).no_keep_alive().into_response()
+        }
+    }
+}
+
+/// The streamed answer for `behaviour`, one event every 5 ms (every 20 ms
+/// when endless): a reply's words, or eight words cut short as `behaviour` says.
+fn fake_stream<P: FakeProvider>(
+    behaviour: Behaviour,
+    request: &Value,
+    flag: DropFlag,
+) -> impl Stream<Item = Event> {
+    let text = match behaviour {
+        Behaviour::Reply(text) => text,
+        _ => "one two three four five six seven eight",
+    };
+    let words = words(text);
+    let mut events = P::opening();
+    let shown = match &behaviour {
+        Behaviour::FailMidStream { after, .. }
+        | Behaviour::CutMidStream { after }
+        | Behaviour::HangMidStream { after } => *after,
+        _ => words.len(),
+    };
+    events.extend(words.iter().take(shown).map(|w| P::delta(w)));
+    let (mut endless, mut hang) = (false, false);
+    match &behaviour {
+        Behaviour::Reply(_) => events.extend(P::closing(request, words.len())),
+        Behaviour::FailMidStream { kind, .. } => events.push(P::stream_error(kind)),
+        Behaviour::HangMidStream { .. } => hang = true,
+        Behaviour::Endless => endless = true,
+        _ => {}
+    }
+    let state = (events.into_iter(), flag, 0usize);
+    futures_util::stream::unfold(state, move |(mut events, mut flag, n)| async move {
+        tokio::time::sleep(Duration::from_millis(if endless { 20 } else { 5 })).await;
+        if let Some(event) = events.next() {
+            return Some((event, (events, flag, n)));
+        }
+        if endless {
+            return Some((P::delta(&format!("w{n} ")), (events, flag, n + 1)));
+        }
+        if hang {
+            std::future::pending::<()>().await;
+        }
+        flag.finish();
+        None
+    })
 }
