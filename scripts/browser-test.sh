@@ -9,13 +9,17 @@ ensure_chromium
 ensure_apt curl curl
 ensure_node_tools
 cargo build -q -p chat
+target_dir=$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-ECHO_TOKEN_MS=100 RUST_LOG=warn target/debug/chat --host 127.0.0.1 --port "$port" &
+ECHO_TOKEN_MS=100 RUST_LOG=warn "$target_dir/debug/chat" --host 127.0.0.1 --port "$port" &
 server=$!
 trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+up=0
+for _ in $(seq 1 200); do
+  if curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1; then up=1; break; fi
   sleep 0.1
 done
+[ "$up" -eq 1 ] || { echo "the example service did not come up on port $port"; exit 1; }
 mkdir -p target
 BASE_URL="http://127.0.0.1:$port" SCREENSHOT=target/docs-page.png node --test tools/docs-page.test.mjs
