@@ -469,12 +469,12 @@ impl AppService {
         self.dispatch(request).await
     }
 
-    fn dispatch(&self, request: http::Request<Body>) -> BoxFuture<Response> {
+    fn dispatch(&self, request: http::Request<Body>) -> Dispatch {
         let inner = &self.inner;
         let path = request.uri().path();
         let matched = match inner.matcher.at(path) {
             Ok(m) => m,
-            Err(_) => return Box::pin(std::future::ready(self.not_found(&request))),
+            Err(_) => return Dispatch::ready(self.not_found(&request)),
         };
         let entry = &inner.paths[*matched.value];
         let method = request.method();
@@ -485,7 +485,7 @@ impl AppService {
                 .flatten()
         });
         let Some((_, endpoint)) = endpoint else {
-            return Box::pin(std::future::ready(method_not_allowed(entry)));
+            return Dispatch::ready(method_not_allowed(entry));
         };
         let params: Vec<(Arc<str>, String)> = if entry.param_names.is_empty() {
             Vec::new()
@@ -529,7 +529,15 @@ impl AppService {
                 })
             }
         };
-        Box::pin(finish(CatchPanic::new(future), runtime, is_head))
+        Dispatch {
+            state: State::Running {
+                handler: CatchPanic::new(future),
+                started: tokio::time::Instant::now(),
+                timer: None,
+                runtime,
+                is_head,
+            },
+        }
     }
 
     fn not_found<B>(&self, request: &http::Request<B>) -> Response {
@@ -569,21 +577,78 @@ fn method_not_allowed(entry: &PathEntry) -> Response {
     response
 }
 
-async fn finish<F: Future<Output = Response>>(
-    future: F,
-    runtime: Arc<RouteRuntime>,
-    is_head: bool,
-) -> Response {
-    let mut response = match runtime.limits.timeout {
-        Some(limit) => match tokio::time::timeout(limit, future).await {
-            Ok(response) => response,
-            Err(_) => {
-                tracing::warn!(route = %runtime.path, ?limit, "handler timed out");
-                HttpError::new(StatusCode::GATEWAY_TIMEOUT).into_response()
-            }
+pin_project_lite::pin_project! {
+    /// One request's way through the app: either an answer known at routing
+    /// time (404, 405, a redirect) or the route's handler, watched for panics
+    /// and for its timeout. The timer is armed only when the handler first
+    /// waits, so a handler that answers at once costs no timer at all.
+    pub(crate) struct Dispatch {
+        #[pin]
+        state: State,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProject]
+    enum State {
+        Ready { response: Option<Response> },
+        Running {
+            #[pin]
+            handler: CatchPanic<BoxFuture<Response>>,
+            started: tokio::time::Instant,
+            timer: Option<Pin<Box<tokio::time::Sleep>>>,
+            runtime: Arc<RouteRuntime>,
+            is_head: bool,
         },
-        None => future.await,
-    };
+    }
+}
+
+impl Dispatch {
+    fn ready(response: Response) -> Self {
+        Dispatch {
+            state: State::Ready {
+                response: Some(response),
+            },
+        }
+    }
+}
+
+impl Future for Dispatch {
+    type Output = Response;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        match self.project().state.project() {
+            StateProject::Ready { response } => match response.take() {
+                Some(response) => Poll::Ready(response),
+                None => Poll::Pending,
+            },
+            StateProject::Running {
+                handler,
+                started,
+                timer,
+                runtime,
+                is_head,
+            } => {
+                if let Poll::Ready(response) = handler.poll(cx) {
+                    return Poll::Ready(finish(response, runtime, *is_head));
+                }
+                let Some(limit) = runtime.limits.timeout else {
+                    return Poll::Pending;
+                };
+                let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(*started + limit)));
+                if timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                tracing::warn!(route = %runtime.path, ?limit, "handler timed out");
+                let response = HttpError::new(StatusCode::GATEWAY_TIMEOUT).into_response();
+                Poll::Ready(finish(response, runtime, *is_head))
+            }
+        }
+    }
+}
+
+/// The route's declared status, and the body dropped for a `HEAD` request.
+fn finish(mut response: Response, runtime: &RouteRuntime, is_head: bool) -> Response {
     if let Some(status) = runtime.status {
         if matches!(response.status(), StatusCode::OK | StatusCode::NO_CONTENT) {
             *response.status_mut() = status;
@@ -624,16 +689,19 @@ where
     }
 }
 
-/// The future of [`AppService::call`].
-pub struct AppFuture {
-    inner: BoxFuture<Response>,
+pin_project_lite::pin_project! {
+    /// The future of [`AppService::call`].
+    pub struct AppFuture {
+        #[pin]
+        inner: Dispatch,
+    }
 }
 
 impl Future for AppFuture {
     type Output = Result<Response, Infallible>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx).map(Ok)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().inner.poll(cx).map(Ok)
     }
 }
 

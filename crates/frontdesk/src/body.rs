@@ -29,6 +29,9 @@ pub struct Body {
 
 enum Kind {
     Full(Option<Bytes>),
+    // hyper's request body, kept as is: every request served by hyper has one,
+    // and boxing it would cost an allocation per request.
+    Incoming(hyper::body::Incoming),
     Boxed(UnsyncBoxBody<Bytes, BoxError>),
 }
 
@@ -47,6 +50,23 @@ impl Body {
         B::Data: Into<Bytes>,
         B::Error: Into<BoxError>,
     {
+        // The two bodies every request arrives with are taken as they are.
+        let mut slot = Some(body);
+        let any: &mut dyn std::any::Any = &mut slot;
+        if let Some(incoming) = any.downcast_mut::<Option<hyper::body::Incoming>>() {
+            if let Some(incoming) = incoming.take() {
+                return Body {
+                    kind: Kind::Incoming(incoming),
+                };
+            }
+        }
+        let any: &mut dyn std::any::Any = &mut slot;
+        if let Some(Some(body)) = any.downcast_mut::<Option<Body>>().map(Option::take) {
+            return body;
+        }
+        let Some(body) = slot else {
+            unreachable!("taken only by the returns above")
+        };
         Body {
             kind: Kind::Boxed(
                 body.map_frame(|frame| frame.map_data(Into::into))
@@ -71,6 +91,7 @@ impl Body {
     pub async fn collect_bytes(self) -> Result<Bytes, BoxError> {
         match self.kind {
             Kind::Full(bytes) => Ok(bytes.unwrap_or_default()),
+            Kind::Incoming(body) => Ok(body.collect().await?.to_bytes()),
             Kind::Boxed(body) => Ok(body.collect().await?.to_bytes()),
         }
     }
@@ -89,7 +110,7 @@ impl std::fmt::Debug for Body {
                 .debug_struct("Body")
                 .field("len", &bytes.as_ref().map_or(0, Bytes::len))
                 .finish(),
-            Kind::Boxed(_) => f.debug_struct("Body").field("stream", &true).finish(),
+            Kind::Incoming(_) | Kind::Boxed(_) => f.debug_struct("Body").field("stream", &true).finish(),
         }
     }
 }
@@ -142,6 +163,7 @@ impl http_body::Body for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match &mut self.get_mut().kind {
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Kind::Incoming(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
             Kind::Boxed(body) => Pin::new(body).poll_frame(cx),
         }
     }
@@ -149,6 +171,7 @@ impl http_body::Body for Body {
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Full(bytes) => bytes.is_none(),
+            Kind::Incoming(body) => body.is_end_stream(),
             Kind::Boxed(body) => body.is_end_stream(),
         }
     }
@@ -156,6 +179,7 @@ impl http_body::Body for Body {
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Kind::Incoming(body) => body.size_hint(),
             Kind::Boxed(body) => body.size_hint(),
         }
     }
