@@ -169,13 +169,22 @@ impl Event {
         }
     }
 
+    /// About how many bytes the event takes on the wire.
+    fn encoded_len(&self) -> usize {
+        let field = |f: &Option<String>| f.as_ref().map_or(0, |v| v.len() + 8);
+        16 + field(&self.event)
+            + field(&self.data)
+            + field(&self.id)
+            + self.comments.iter().map(|c| c.len() + 3).sum::<usize>()
+    }
+
     fn encode(&self, out: &mut BytesMut) {
         for comment in &self.comments {
-            for line in split_lines(comment) {
+            for_each_line(comment, |line| {
                 out.put_slice(b": ");
                 out.put_slice(line.as_bytes());
                 out.put_u8(b'\n');
-            }
+            });
         }
         if let Some(event) = &self.event {
             out.put_slice(b"event: ");
@@ -183,11 +192,11 @@ impl Event {
             out.put_u8(b'\n');
         }
         if let Some(data) = &self.data {
-            for line in split_lines(data) {
+            for_each_line(data, |line| {
                 out.put_slice(b"data: ");
                 out.put_slice(line.as_bytes());
                 out.put_u8(b'\n');
-            }
+            });
         }
         if let Some(id) = &self.id {
             out.put_slice(b"id: ");
@@ -201,23 +210,16 @@ impl Event {
     }
 }
 
-/// Splits on `\r\n`, `\r` and `\n` (not on U+2028), keeping a trailing empty line.
-fn split_lines(text: &str) -> Vec<&str> {
-    let mut lines = Vec::new();
+/// Calls `line` for each line of `text`, split on `\r\n`, `\r` and `\n` (not on
+/// U+2028), including a trailing empty line.
+fn for_each_line(text: &str, mut line: impl FnMut(&str)) {
     let mut rest = text;
-    loop {
-        match rest.find(['\r', '\n']) {
-            Some(i) => {
-                lines.push(&rest[..i]);
-                let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
-                rest = &rest[i + skip..];
-            }
-            None => {
-                lines.push(rest);
-                return lines;
-            }
-        }
+    while let Some(i) = rest.find(['\r', '\n']) {
+        line(&rest[..i]);
+        let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
+        rest = &rest[i + skip..];
     }
+    line(rest);
 }
 
 impl fmt::Display for Event {
@@ -362,7 +364,7 @@ where
     fn into_response(self) -> Response {
         let body = Body::from_stream(SseBody {
             stream: Some(Box::pin(self.stream)),
-            keep_alive: self.keep_alive.map(|d| (d, Box::pin(tokio::time::sleep(d)))),
+            keep_alive: self.keep_alive.map(KeepAlive::new),
         });
         let mut response = Response::new(body);
         let headers = response.headers_mut();
@@ -383,7 +385,44 @@ where
 
 struct SseBody<S> {
     stream: Option<Pin<Box<S>>>,
-    keep_alive: Option<(Duration, Pin<Box<tokio::time::Sleep>>)>,
+    keep_alive: Option<KeepAlive>,
+}
+
+/// The keep-alive timer. Events only record when they were sent; the timer is
+/// moved when it fires early, so a busy stream never touches the timer wheel.
+struct KeepAlive {
+    interval: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    last_sent: tokio::time::Instant,
+}
+
+impl KeepAlive {
+    fn new(interval: Duration) -> Self {
+        KeepAlive {
+            interval,
+            sleep: Box::pin(tokio::time::sleep(interval)),
+            last_sent: tokio::time::Instant::now(),
+        }
+    }
+
+    /// True when a ping is due now; otherwise the timer is armed for the next one.
+    fn poll_due(&mut self, cx: &mut Context<'_>) -> bool {
+        loop {
+            if self.sleep.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            let due = self.last_sent + self.interval;
+            let now = tokio::time::Instant::now();
+            if due <= now {
+                self.last_sent = now;
+                self.sleep.as_mut().reset(now + self.interval);
+                // Register the next deadline with the waker before answering.
+                let _ = self.sleep.as_mut().poll(cx);
+                return true;
+            }
+            self.sleep.as_mut().reset(due);
+        }
+    }
 }
 
 fn error_event(detail: &Value) -> Bytes {
@@ -414,12 +453,8 @@ where
                 return Poll::Ready(None);
             }
             Ok(Poll::Pending) => {
-                if let Some((interval, sleep)) = &mut this.keep_alive {
-                    if sleep.as_mut().poll(cx).is_ready() {
-                        let next = tokio::time::Instant::now() + *interval;
-                        sleep.as_mut().reset(next);
-                        // Register the new deadline with the waker.
-                        let _ = sleep.as_mut().poll(cx);
+                if let Some(keep_alive) = &mut this.keep_alive {
+                    if keep_alive.poll_due(cx) {
                         return Poll::Ready(Some(Ok(Bytes::from_static(b": ping\n\n"))));
                     }
                 }
@@ -433,13 +468,13 @@ where
                 return Poll::Ready(Some(Ok(error_event(error.detail()))));
             }
         };
-        if let Some((interval, sleep)) = &mut this.keep_alive {
-            sleep.as_mut().reset(tokio::time::Instant::now() + *interval);
+        if let Some(keep_alive) = &mut this.keep_alive {
+            keep_alive.last_sent = tokio::time::Instant::now();
         }
         match item.into_event() {
             Ok(event) => match event.check() {
                 Ok(()) => {
-                    let mut out = BytesMut::with_capacity(64);
+                    let mut out = BytesMut::with_capacity(event.encoded_len());
                     event.encode(&mut out);
                     Poll::Ready(Some(Ok(out.freeze())))
                 }

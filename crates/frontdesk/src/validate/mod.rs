@@ -72,11 +72,21 @@ pub trait Validate {
     fn extend_schema(_defs: &mut serde_json::Map<String, Value>) {}
 }
 
+/// How deep a location can go before the checker's stack spills to the heap.
+const INLINE_DEPTH: usize = 8;
+
 /// Collects constraint errors while a value is walked; used by derived
 /// [`Validate`] impls.
+///
+/// Valid input is the common case, so walking it allocates nothing: the
+/// current location lives on a small inline stack and becomes a [`Loc`] only
+/// when an error is recorded.
 #[derive(Debug)]
 pub struct Checker {
-    loc: Loc,
+    source: Source,
+    stack: [Option<LocItem>; INLINE_DEPTH],
+    depth: usize,
+    deeper: Vec<LocItem>,
     errors: ValidationErrors,
 }
 
@@ -84,26 +94,47 @@ impl Checker {
     /// A checker for a value from `source`.
     pub fn new(source: Source) -> Self {
         Checker {
-            loc: Loc::new(source),
+            source,
+            stack: [const { None }; INLINE_DEPTH],
+            depth: 0,
+            deeper: Vec::new(),
             errors: ValidationErrors::new(),
         }
     }
 
     /// Runs `check` one level down, at `key`.
     pub fn at(&mut self, key: impl Into<LocItem>, check: impl FnOnce(&mut Checker)) {
-        self.loc.push(key);
+        let key = key.into();
+        if self.depth < INLINE_DEPTH {
+            self.stack[self.depth] = Some(key);
+        } else {
+            self.deeper.push(key);
+        }
+        self.depth += 1;
         check(self);
-        self.loc.pop();
+        self.depth -= 1;
+        if self.depth < INLINE_DEPTH {
+            self.stack[self.depth] = None;
+        } else {
+            self.deeper.pop();
+        }
     }
 
     /// The current location.
-    pub fn loc(&self) -> &Loc {
-        &self.loc
+    pub fn loc(&self) -> Loc {
+        let mut loc = Loc::new(self.source);
+        for item in self.stack.iter().take(self.depth).flatten() {
+            loc.push(item.clone());
+        }
+        for item in &self.deeper {
+            loc.push(item.clone());
+        }
+        loc
     }
 
     /// Records an error at the current location.
     pub fn push(&mut self, make: impl FnOnce(Loc) -> ValidationError) {
-        let error = make(self.loc.clone());
+        let error = make(self.loc());
         self.errors.push(error);
     }
 
@@ -119,6 +150,9 @@ impl Checker {
 
     /// Checks a string's length in characters, or a list's in items.
     pub fn length<T: HasLength + ?Sized>(&mut self, value: &T, min: Option<u64>, max: Option<u64>) {
+        if value.surely_within(min, max) {
+            return;
+        }
         let len = value.length() as u64;
         if let Some(min) = min.filter(|min| len < *min) {
             let input = value.input();
@@ -140,15 +174,15 @@ impl Checker {
         exclusive_max: Option<T>,
     ) {
         let v = value.as_f64();
-        let input = value.to_json();
+        // The input is turned into JSON only when a bound is broken.
         if let Some(b) = exclusive_min.filter(|b| v <= b.as_f64()) {
-            self.push(|loc| ValidationError::greater_than(loc, input, b.to_json()));
+            self.push(|loc| ValidationError::greater_than(loc, value.to_json(), b.to_json()));
         } else if let Some(b) = min.filter(|b| v < b.as_f64()) {
-            self.push(|loc| ValidationError::greater_than_equal(loc, input, b.to_json()));
+            self.push(|loc| ValidationError::greater_than_equal(loc, value.to_json(), b.to_json()));
         } else if let Some(b) = exclusive_max.filter(|b| v >= b.as_f64()) {
-            self.push(|loc| ValidationError::less_than(loc, input, b.to_json()));
+            self.push(|loc| ValidationError::less_than(loc, value.to_json(), b.to_json()));
         } else if let Some(b) = max.filter(|b| v > b.as_f64()) {
-            self.push(|loc| ValidationError::less_than_equal(loc, input, b.to_json()));
+            self.push(|loc| ValidationError::less_than_equal(loc, value.to_json(), b.to_json()));
         }
     }
 
@@ -206,6 +240,11 @@ impl Checker {
 pub trait HasLength {
     /// The length.
     fn length(&self) -> usize;
+    /// True when the bounds surely hold without computing the exact length
+    /// (a string's byte length bounds its length in characters).
+    fn surely_within(&self, _min: Option<u64>, _max: Option<u64>) -> bool {
+        false
+    }
     /// The value as an echoed input.
     fn input(&self) -> Value;
     /// The error for a value that is too short.
@@ -217,6 +256,11 @@ pub trait HasLength {
 impl HasLength for str {
     fn length(&self) -> usize {
         self.chars().count()
+    }
+    fn surely_within(&self, min: Option<u64>, max: Option<u64>) -> bool {
+        // A UTF-8 character takes 1 to 4 bytes.
+        let bytes = self.len() as u64;
+        min.is_none_or(|min| bytes.div_ceil(4) >= min) && max.is_none_or(|max| bytes <= max)
     }
     fn input(&self) -> Value {
         Value::String(self.to_owned())
@@ -233,6 +277,9 @@ impl HasLength for String {
     fn length(&self) -> usize {
         self.as_str().length()
     }
+    fn surely_within(&self, min: Option<u64>, max: Option<u64>) -> bool {
+        self.as_str().surely_within(min, max)
+    }
     fn input(&self) -> Value {
         self.as_str().input()
     }
@@ -247,6 +294,10 @@ impl HasLength for String {
 impl<T> HasLength for Vec<T> {
     fn length(&self) -> usize {
         self.len()
+    }
+    fn surely_within(&self, min: Option<u64>, max: Option<u64>) -> bool {
+        let len = self.len() as u64;
+        min.is_none_or(|min| len >= min) && max.is_none_or(|max| len <= max)
     }
     fn input(&self) -> Value {
         // The slow path re-reads the request and echoes the real list.
@@ -263,6 +314,9 @@ impl<T> HasLength for Vec<T> {
 impl<T: HasLength + ?Sized> HasLength for &T {
     fn length(&self) -> usize {
         (**self).length()
+    }
+    fn surely_within(&self, min: Option<u64>, max: Option<u64>) -> bool {
+        (**self).surely_within(min, max)
     }
     fn input(&self) -> Value {
         (**self).input()
