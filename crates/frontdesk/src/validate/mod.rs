@@ -73,7 +73,7 @@ pub trait Validate {
 }
 
 /// How deep a location can go before the checker's stack spills to the heap.
-const INLINE_DEPTH: usize = 8;
+const INLINE_DEPTH: usize = 4;
 
 /// Collects constraint errors while a value is walked; used by derived
 /// [`Validate`] impls.
@@ -517,4 +517,50 @@ pub fn __extend_nested<T: Validate + ?Sized>(defs: &mut serde_json::Map<String, 
     DEPTH.with(|d| d.set(depth + 1));
     T::extend_schema(defs);
     DEPTH.with(|d| d.set(depth));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_deeper_than_the_inline_stack_are_kept() {
+        let mut checker = Checker::new(Source::Body);
+        fn dig(checker: &mut Checker, level: usize) {
+            if level == 7 {
+                checker.length("ab", Some(3), None);
+                return;
+            }
+            checker.at(level, |c| dig(c, level + 1));
+        }
+        checker.at("root", |c| dig(c, 0));
+        checker.at("after", |c| c.length("x", Some(2), None));
+        let errors = checker.into_errors();
+        let locs: Vec<Value> = errors
+            .errors()
+            .iter()
+            .map(|e| serde_json::to_value(e.loc()).unwrap())
+            .collect();
+        assert_eq!(
+            locs,
+            [
+                serde_json::json!(["body", "root", 0, 1, 2, 3, 4, 5, 6]),
+                serde_json::json!(["body", "after"])
+            ]
+        );
+    }
+
+    #[test]
+    fn byte_counts_decide_lengths_without_counting_characters_when_they_can() {
+        assert!("abcd".surely_within(Some(1), Some(4)));
+        assert!(
+            !"abcd".surely_within(Some(2), None),
+            "4 bytes may be one character"
+        );
+        let mut checker = Checker::new(Source::Body);
+        checker.length("éé", Some(2), Some(2));
+        assert!(checker.is_ok(), "two characters in four bytes");
+        checker.length("ééé", None, Some(2));
+        assert_eq!(checker.into_errors().errors()[0].kind(), "string_too_long");
+    }
 }
