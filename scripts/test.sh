@@ -49,5 +49,5 @@ echo "=== summary"
 if [ ${#failures[@]} -gt 0 ]; then
   echo "failed steps: ${failures[*]}"
 fi
-echo "rust tests: $passed passed, $failed failed"
+echo "tests: $passed passed, $failed failed"
 [ ${#failures[@]} -eq 0 ]
