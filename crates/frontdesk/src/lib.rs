@@ -25,13 +25,18 @@
 //! #[derive(Serialize, JsonSchema)]
 //! struct ChatReply { reply: String }
 //!
+//! /// Chat with the model.
+//! #[post("/chat", tags = ["chat"])]
 //! async fn chat(Json(req): Json<ChatRequest>) -> Json<ChatReply> {
 //!     Json(ChatReply { reply: format!("echo: {}", req.prompt) })
 //! }
 //!
-//! let app = App::new().title("Chat API").route(Route::post("/chat", chat));
+//! let app = App::new().title("Chat API").route(chat);
 //! # let _ = app.build().unwrap();
 //! ```
+//!
+//! Start with the tutorial (`docs/tutorial.md` in the repository); the
+//! [`validate`] module lists every constraint and error type.
 
 extern crate self as frontdesk;
 
