@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::{Drops, Watched};
+use common::{Drops, Server, Watched};
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -30,11 +30,10 @@ use std::time::{Duration, Instant};
 
 use frontdesk::http::header::{HeaderName, HeaderValue};
 use frontdesk::prelude::*;
-use frontdesk::ServeConfig;
 use futures_util::stream::{self, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// The most the test may take.
 const BOUND: Duration = Duration::from_secs(30);
@@ -232,15 +231,8 @@ async fn idle_events(State(drops): State<Drops>) -> Sse<impl Stream<Item = Event
     Sse::new(Watched::new(events, drops))
 }
 
-/// The frontdesk server behind nginx.
-struct Upstream {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    handle: tokio::task::JoinHandle<std::io::Result<()>>,
-    dropped: mpsc::UnboundedReceiver<Instant>,
-}
-
-async fn serve_app() -> Upstream {
+/// The frontdesk server behind nginx, and where its producers report their drops.
+async fn serve_app() -> (Server, mpsc::UnboundedReceiver<Instant>) {
     let (drops, dropped) = common::drops();
     let app = App::new()
         .state(drops)
@@ -248,27 +240,7 @@ async fn serve_app() -> Upstream {
         .route(Route::get("/idle-events", idle_events))
         .route(Route::get("/text", text))
         .route(Route::get("/text-unbuffered", text_unbuffered));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let config = ServeConfig {
-        shutdown_deadline: Duration::from_secs(2),
-        ..ServeConfig::default()
-    };
-    let handle = tokio::spawn(frontdesk::serve_with(
-        app.build().unwrap(),
-        listener,
-        config,
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    Upstream {
-        addr,
-        stop,
-        handle,
-        dropped,
-    }
+    (common::start(app, Duration::from_secs(2)).await, dropped)
 }
 
 // -------------------------------------------------------------- the client
@@ -441,9 +413,9 @@ where
     F: FnOnce(Nginx, mpsc::UnboundedReceiver<Instant>) -> Fut,
     Fut: Future<Output = Nginx>,
 {
-    let upstream = serve_app().await;
+    let (upstream, dropped) = serve_app().await;
     let nginx = Nginx::start(upstream.addr).await;
-    let mut nginx = bounded(what, test(nginx, upstream.dropped)).await;
+    let mut nginx = bounded(what, test(nginx, dropped)).await;
     let status = nginx.child.try_wait().unwrap();
     assert!(
         status.is_none(),
@@ -451,9 +423,7 @@ where
         nginx.error_log()
     );
     drop(nginx);
-    upstream.stop.send(()).unwrap();
-    let stopped = tokio::time::timeout(STEP, upstream.handle).await;
-    stopped.expect("serve_with returns").unwrap().unwrap();
+    upstream.stop_within(STEP).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::{drops, Drops, Watched};
+use common::{drops, start, Drops, Server, Watched};
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -24,12 +24,12 @@ use std::time::{Duration, Instant};
 
 use frontdesk::prelude::*;
 use frontdesk::testing::TestClient;
-use frontdesk::{BoxError, ReceivedEvent, ServeConfig};
+use frontdesk::{BoxError, ReceivedEvent};
 use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// The most any one test may take.
 const BOUND: Duration = Duration::from_secs(20);
@@ -46,52 +46,9 @@ async fn bounded<F: Future>(what: &str, future: F) -> F::Output {
 
 // ---------------------------------------------------------------- the server
 
-/// An app served by `frontdesk::serve_with` on 127.0.0.1, with a shutdown we trigger.
-struct Server {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    handle: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-async fn start(app: App, shutdown_deadline: Duration) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let config = ServeConfig {
-        shutdown_deadline,
-        ..ServeConfig::default()
-    };
-    let handle = tokio::spawn(frontdesk::serve_with(
-        app.build().unwrap(),
-        listener,
-        config,
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    Server {
-        addr,
-        stop: Some(stop),
-        handle,
-    }
-}
-
-impl Server {
-    /// Begins the graceful shutdown.
-    fn shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-
-    /// Shuts down and waits for `serve_with` to return.
-    async fn stop(mut self) {
-        self.shutdown();
-        let result = tokio::time::timeout(STEP, self.handle)
-            .await
-            .expect("serve_with returns after shutdown");
-        result.unwrap().unwrap();
-    }
+/// Shuts down and waits for `serve_with` to return.
+async fn stop(server: Server) {
+    server.stop_within(STEP).await;
 }
 
 // ---------------------------------------------------------------- the client
@@ -405,7 +362,7 @@ async fn sse_events_arrive_one_by_one_as_produced() {
             Duration::from_millis(20),
             3,
         );
-        server.stop().await;
+        stop(server).await;
     })
     .await;
 }
@@ -442,7 +399,7 @@ async fn drop_latency(path: &str) -> Duration {
     let closed = Instant::now();
     drop(conn);
     let at = dropped_at(&mut dropped, path).await;
-    server.stop().await;
+    stop(server).await;
     at.saturating_duration_since(closed)
 }
 
@@ -536,7 +493,7 @@ async fn an_error_mid_stream_sends_an_error_event_then_ends_the_body_cleanly() {
         let (events, end) = conn.events().await;
         end.unwrap();
         assert_eq!(events.len(), 3);
-        server.stop().await;
+        stop(server).await;
     })
     .await;
 }
@@ -566,7 +523,7 @@ async fn an_unexpected_stream_error_or_panic_never_reaches_the_client() {
             );
             assert!(body.starts_with("data: one\n\n"), "{path}: {body}");
         }
-        server.stop().await;
+        stop(server).await;
     })
     .await;
 }
@@ -632,7 +589,7 @@ async fn sse_answers_a_post_with_a_json_body_and_the_anti_buffering_headers() {
         }
         let error: Value = serde_json::from_slice(&conn.wire[..length]).unwrap();
         assert_eq!(error["detail"][0]["loc"], json!(["body", "prompt"]));
-        server.stop().await;
+        stop(server).await;
     })
     .await;
 }
@@ -663,7 +620,7 @@ async fn keep_alive_pings_flow_on_an_idle_stream() {
             "pings {gaps:?} ms apart"
         );
         drop(conn);
-        server.stop().await;
+        stop(server).await;
     })
     .await;
 }
@@ -829,7 +786,7 @@ async fn text_and_json_lines_streams_arrive_chunk_by_chunk() {
             3,
         );
 
-        server.stop().await;
+        stop(server).await;
     })
     .await;
 }
@@ -855,7 +812,7 @@ async fn plain_streams_end_on_an_error_as_documented() {
         assert!(end.is_err(), "a failed text stream must not look complete");
         let body: Vec<u8> = chunks.into_iter().flat_map(|(_, c)| c).collect();
         assert_eq!(body, b"partial");
-        server.stop().await;
+        stop(server).await;
     })
     .await;
 }
@@ -934,7 +891,7 @@ async fn last_event_id_resumes_a_stream() {
             assert_eq!(ids.first().copied(), Some(first), "Last-Event-ID {header:?}: {ids:?}");
             assert_eq!(ids.last().copied(), Some("4"));
         }
-        server.stop().await;
+        stop(server).await;
 
         // Documented as an optional header, and it never makes a 422.
         let document = app().openapi().unwrap();
@@ -973,7 +930,7 @@ async fn a_text_stream_failing_at_once_is_not_mistaken_for_a_complete_one() {
         eprintln!("text stream failing before the first flush: the client received {received:?}");
         assert!(!received.ends_with("0\r\n\r\n"), "looks complete: {received:?}");
         assert!(!received.contains(SECRET));
-        server.stop().await;
+        stop(server).await;
     })
     .await;
 }
