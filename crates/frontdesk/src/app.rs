@@ -217,15 +217,25 @@ impl App {
             swagger_cdn,
             redirect_trailing_slash,
         } = self;
-        let mut routes = router.flatten();
-        check_routes(&routes)?;
-        let document = OpenApiBuilder::new(&info).build(&routes)?;
-        // Check that every route's state needs are met.
+        let routes = router.flatten();
+        let shared = Arc::new(Shared { states });
+        let mut table = RouteTable {
+            matcher: matchit::Router::new(),
+            paths: Vec::new(),
+            base: overrides.apply(Limits::default()),
+            overrides,
+            shared,
+        };
+        // Routing problems first: their messages name the route to fix.
+        for route in &routes {
+            table.insert(route)?;
+        }
+        // Then every route's state needs.
         for route in &routes {
             let mut doc = crate::openapi::OperationDoc::new_probe();
             (route.describe)(&mut doc);
             for (id, type_name) in doc.required_states() {
-                if !states.contains(*id) {
+                if !table.shared.states.contains(*id) {
                     return Err(BuildError::MissingState {
                         method: route.method.to_string(),
                         path: route.path.clone(),
@@ -234,112 +244,59 @@ impl App {
                 }
             }
         }
+        let document = OpenApiBuilder::new(&info).build(&routes)?;
         if let Some(path) = &openapi_path {
             let bytes =
                 Bytes::from(serde_json::to_vec(&document).map_err(|e| BuildError::OpenApi(e.to_string()))?);
-            routes.push(
-                Route::get(path, move || {
-                    let bytes = bytes.clone();
-                    async move {
-                        let mut response = Response::new(Body::from(bytes));
-                        response
-                            .headers_mut()
-                            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                        response
-                    }
-                })
-                .hidden(),
-            );
+            table.insert(&Route::get(path, move || {
+                let bytes = bytes.clone();
+                async move {
+                    let mut response = Response::new(Body::from(bytes));
+                    response
+                        .headers_mut()
+                        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                    response
+                }
+            }))?;
         }
         if let Some(path) = &docs_path {
             let page = crate::docs::page(&info.title, openapi_path.as_deref().unwrap_or(""));
-            routes.push(
-                Route::get(path, move || {
-                    let page = page.clone();
-                    async move { crate::response::Html(page).into_response() }
-                })
-                .hidden(),
-            );
+            table.insert(&Route::get(path, move || {
+                let page = page.clone();
+                async move { crate::response::Html(page).into_response() }
+            }))?;
         }
         if let (Some(docs), Some(cdn)) = (&docs_path, &swagger_cdn) {
             let page = crate::docs::swagger_page(&info.title, openapi_path.as_deref().unwrap_or(""), cdn);
             let path = format!("{}/swagger", docs.trim_end_matches('/'));
-            routes.push(
-                Route::get(&path, move || {
-                    let page = page.clone();
-                    async move { crate::response::Html(page).into_response() }
-                })
-                .hidden(),
-            );
-        }
-        let shared = Arc::new(Shared { states });
-        let base = overrides.apply(Limits::default());
-        let mut matcher = matchit::Router::new();
-        let mut paths: Vec<PathEntry> = Vec::new();
-        for route in routes {
-            let limits = merge(overrides, route.overrides).apply(base);
-            let index = match paths.iter().position(|p| p.template == route.path) {
-                Some(index) => index,
-                None => {
-                    matcher.insert(route.path.clone(), paths.len()).map_err(|e| {
-                        BuildError::InvalidRoute {
-                            method: route.method.to_string(),
-                            path: route.path.clone(),
-                            reason: e.to_string(),
-                        }
-                    })?;
-                    paths.push(PathEntry {
-                        template: route.path.clone(),
-                        param_names: Vec::new(),
-                        methods: Vec::new(),
-                    });
-                    paths.len() - 1
-                }
-            };
-            let entry = &mut paths[index];
-            if entry.methods.iter().any(|(m, _)| *m == route.method) {
-                return Err(BuildError::DuplicateRoute {
-                    method: route.method.to_string(),
-                    path: route.path,
-                });
-            }
-            let runtime = Arc::new(RouteRuntime {
-                path: route.path.clone(),
-                limits,
-                status: route.docs.status,
-                shared: shared.clone(),
-            });
-            let target = if route.layers.is_empty() {
-                Target::Direct(route.handler.clone())
-            } else {
-                let inner = BoxedService::new(HandlerService {
-                    handler: route.handler.clone(),
-                });
-                Target::Layered(apply_layers(inner, &route.layers))
-            };
-            entry
-                .methods
-                .push((route.method.clone(), Endpoint { runtime, target }));
-        }
-        for entry in &mut paths {
-            entry.param_names = param_names(&entry.template);
+            table.insert(&Route::get(&path, move || {
+                let page = page.clone();
+                async move { crate::response::Html(page).into_response() }
+            }))?;
         }
         Ok(AppService {
             inner: Arc::new(Inner {
-                matcher,
-                paths,
+                matcher: table.matcher,
+                paths: table.paths,
                 redirect_trailing_slash,
             }),
         })
     }
 }
 
-/// Template syntax, conflicts and duplicates, checked before anything else so
-/// the message names the routing problem.
-fn check_routes(routes: &[Route]) -> Result<(), BuildError> {
-    let mut matcher = matchit::Router::new();
-    let mut seen: Vec<(&Method, &str)> = Vec::new();
-    for route in routes {
+/// The routing table under construction: paths matched by `matchit`, each with
+/// its endpoints by method.
+struct RouteTable {
+    matcher: matchit::Router<usize>,
+    paths: Vec<PathEntry>,
+    base: Limits,
+    overrides: Overrides,
+    shared: Arc<Shared>,
+}
+
+impl RouteTable {
+    /// Adds one route, refusing a malformed template, a conflict or a duplicate.
+    fn insert(&mut self, route: &Route) -> Result<(), BuildError> {
         let invalid = |reason: String| BuildError::InvalidRoute {
             method: route.method.to_string(),
             path: route.path.clone(),
@@ -351,20 +308,46 @@ fn check_routes(routes: &[Route]) -> Result<(), BuildError> {
         if route.path.matches('{').count() != route.path.matches('}').count() {
             return Err(invalid("unbalanced `{` and `}`".to_owned()));
         }
-        if seen.iter().any(|(m, p)| **m == route.method && *p == route.path) {
+        let index = match self.paths.iter().position(|p| p.template == route.path) {
+            Some(index) => index,
+            None => {
+                self.matcher
+                    .insert(route.path.clone(), self.paths.len())
+                    .map_err(|e| invalid(e.to_string()))?;
+                self.paths.push(PathEntry {
+                    template: route.path.clone(),
+                    param_names: param_names(&route.path),
+                    methods: Vec::new(),
+                });
+                self.paths.len() - 1
+            }
+        };
+        let entry = &mut self.paths[index];
+        if entry.methods.iter().any(|(m, _)| *m == route.method) {
             return Err(BuildError::DuplicateRoute {
                 method: route.method.to_string(),
                 path: route.path.clone(),
             });
         }
-        if !seen.iter().any(|(_, p)| *p == route.path) {
-            matcher
-                .insert(route.path.clone(), ())
-                .map_err(|e| invalid(e.to_string()))?;
-        }
-        seen.push((&route.method, &route.path));
+        let runtime = Arc::new(RouteRuntime {
+            path: route.path.clone(),
+            limits: merge(self.overrides, route.overrides).apply(self.base),
+            status: route.docs.status,
+            shared: self.shared.clone(),
+        });
+        let target = if route.layers.is_empty() {
+            Target::Direct(route.handler.clone())
+        } else {
+            let inner = BoxedService::new(HandlerService {
+                handler: route.handler.clone(),
+            });
+            Target::Layered(apply_layers(inner, &route.layers))
+        };
+        entry
+            .methods
+            .push((route.method.clone(), Endpoint { runtime, target }));
+        Ok(())
     }
-    Ok(())
 }
 
 fn apply_layers(inner: BoxedService, layers: &[LayerFn]) -> BoxedService {
