@@ -490,8 +490,21 @@ impl AppService {
                 })
                 .collect()
         };
-        let runtime = endpoint.runtime.clone();
+        // What the dispatch itself needs of the route is copied out: the route's
+        // `Arc` is cloned once, for the handler, since every request of every
+        // connection shares it.
+        let runtime = &endpoint.runtime;
+        let finishing = Finishing {
+            timeout: runtime.limits.timeout,
+            status: runtime.status,
+            is_head,
+        };
         let (parts, body) = request.into_parts();
+        let path = if finishing.timeout.is_some() {
+            Some(parts.uri.clone())
+        } else {
+            None
+        };
         let future: BoxFuture<Response> = match &endpoint.target {
             Target::Direct(handler) => {
                 let ctx = RequestContext::new(parts, params, runtime.clone());
@@ -515,10 +528,9 @@ impl AppService {
         Dispatch {
             state: State::Running {
                 handler: CatchPanic::new(future),
-                started: tokio::time::Instant::now(),
                 timer: None,
-                runtime,
-                is_head,
+                finishing,
+                uri: path,
             },
         }
     }
@@ -578,10 +590,10 @@ pin_project_lite::pin_project! {
         Running {
             #[pin]
             handler: CatchPanic<BoxFuture<Response>>,
-            started: tokio::time::Instant,
             timer: Option<Pin<Box<tokio::time::Sleep>>>,
-            runtime: Arc<RouteRuntime>,
-            is_head: bool,
+            finishing: Finishing,
+            // For the log line when the handler times out.
+            uri: Option<http::Uri>,
         },
     }
 }
@@ -607,32 +619,49 @@ impl Future for Dispatch {
             },
             StateProject::Running {
                 handler,
-                started,
                 timer,
-                runtime,
-                is_head,
+                finishing,
+                uri,
             } => {
                 if let Poll::Ready(response) = handler.poll(cx) {
-                    return Poll::Ready(finish(response, runtime, *is_head));
+                    return Poll::Ready(finishing.finish(response));
                 }
-                let Some(limit) = runtime.limits.timeout else {
+                let Some(limit) = finishing.timeout else {
                     return Poll::Pending;
                 };
-                let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(*started + limit)));
+                // The clock starts at the handler's first wait: its first poll
+                // runs right after routing, and reading the clock only here
+                // keeps it off the path of handlers that answer at once.
+                let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
                 if timer.as_mut().poll(cx).is_pending() {
                     return Poll::Pending;
                 }
-                tracing::warn!(route = %runtime.path, ?limit, "handler timed out");
+                let path = uri.as_ref().map_or("", |uri| uri.path());
+                tracing::warn!(path, ?limit, "handler timed out");
                 let response = HttpError::new(StatusCode::GATEWAY_TIMEOUT).into_response();
-                Poll::Ready(finish(response, runtime, *is_head))
+                Poll::Ready(finishing.finish(response))
             }
         }
     }
 }
 
-/// The route's declared status, and the body dropped for a `HEAD` request.
-fn finish(mut response: Response, runtime: &RouteRuntime, is_head: bool) -> Response {
-    if let Some(status) = runtime.status {
+/// What a dispatch applies to the handler's answer, copied from the route.
+#[derive(Debug, Clone, Copy)]
+struct Finishing {
+    timeout: Option<std::time::Duration>,
+    status: Option<StatusCode>,
+    is_head: bool,
+}
+
+impl Finishing {
+    /// The route's declared status, and the body dropped for a `HEAD` request.
+    fn finish(self, response: Response) -> Response {
+        finish(response, self.status, self.is_head)
+    }
+}
+
+fn finish(mut response: Response, declared: Option<StatusCode>, is_head: bool) -> Response {
+    if let Some(status) = declared {
         if matches!(response.status(), StatusCode::OK | StatusCode::NO_CONTENT) {
             *response.status_mut() = status;
         }
@@ -668,6 +697,25 @@ where
         let request = request.map(Body::new);
         AppFuture {
             inner: self.dispatch(request),
+        }
+    }
+}
+
+/// The app as hyper's own service, for [`serve_with`](crate::serve_with):
+/// hyper calls it by reference, so a request costs no clone of the app (an
+/// `Arc` every connection shares) and no readiness check (the app is always
+/// ready).
+#[derive(Clone)]
+pub(crate) struct HyperApp(pub(crate) AppService);
+
+impl hyper::service::Service<http::Request<hyper::body::Incoming>> for HyperApp {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = AppFuture;
+
+    fn call(&self, request: http::Request<hyper::body::Incoming>) -> AppFuture {
+        AppFuture {
+            inner: self.0.dispatch(request.map(Body::incoming)),
         }
     }
 }

@@ -43,6 +43,13 @@ impl Body {
         }
     }
 
+    /// A request body as hyper delivers it.
+    pub(crate) fn incoming(body: hyper::body::Incoming) -> Self {
+        Body {
+            kind: Kind::Incoming(body),
+        }
+    }
+
     /// Wraps any [`http_body::Body`] whose data converts into [`Bytes`].
     pub fn new<B>(body: B) -> Self
     where

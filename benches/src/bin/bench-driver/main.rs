@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use client::{Conn, Prepared};
 use procs::{Server, ServerProcess};
-use scenarios::{burst, closed_loop, Measurement, STREAM_EVENTS};
+use scenarios::{burst, closed_loop, pooled, sliced, Measurement, STREAM_EVENTS};
 use stats::median;
 
 /// What is measured.
@@ -48,6 +48,13 @@ enum Scenario {
 }
 
 impl Scenario {
+    /// Whether the scenario runs in slices alternating between servers that
+    /// all run at once (the steady-state throughput scenarios), rather than
+    /// one fresh server per run.
+    fn is_sliced(self) -> bool {
+        matches!(self, Scenario::Hello | Scenario::Chat)
+    }
+
     const ALL: [Scenario; 5] = [
         Scenario::Hello,
         Scenario::Chat,
@@ -89,6 +96,11 @@ struct Config {
     bin_dir: PathBuf,
     pause: Duration,
     driver_threads: usize,
+    /// CPUs the servers are pinned to (`taskset -c`), if any.
+    server_cpus: Option<String>,
+    /// hello and chat: cycles of slices, and the length of one slice.
+    cycles: usize,
+    slice: Duration,
 }
 
 const PROMPT: &str =
@@ -116,6 +128,9 @@ impl Config {
             bin_dir,
             pause: Duration::from_millis(500),
             driver_threads: 1,
+            server_cpus: None,
+            cycles: 30,
+            slice: Duration::from_millis(300),
         }
     }
 
@@ -125,6 +140,8 @@ impl Config {
         self.warmup = Duration::from_millis(500);
         self.open_token_ms = 150;
         self.pause = Duration::from_millis(200);
+        self.cycles = 8;
+        self.slice = Duration::from_millis(250);
     }
 
     fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
@@ -152,6 +169,9 @@ impl Config {
             "open-token-ms" => self.open_token_ms = number(value)?,
             "driver-threads" => self.driver_threads = number(value)?.max(1) as usize,
             "bin-dir" => self.bin_dir = PathBuf::from(value),
+            "cycles" => self.cycles = number(value)?.max(1) as usize,
+            "slice" => self.slice = seconds(value)?.max(Duration::from_millis(10)),
+            "server-cpus" => self.server_cpus = Some(value.to_owned()).filter(|v| !v.is_empty()),
             "scenarios" => {
                 self.scenarios = value
                     .split(',')
@@ -239,8 +259,15 @@ async fn ask(conn: &mut Conn, request: Prepared) -> Result<(u16, serde_json::Val
 
 /// Checks one server against the contract: answers, 422s and the stream.
 async fn check_contract(config: &Config, server: Server, ticks: f64) -> Result<(), String> {
-    let mut process =
-        ServerProcess::start(server, &config.bin_dir, 50, 1, ticks).map_err(|e| e.to_string())?;
+    let mut process = ServerProcess::start(
+        server,
+        &config.bin_dir,
+        config.server_cpus.as_deref(),
+        50,
+        1,
+        ticks,
+    )
+    .map_err(|e| e.to_string())?;
     process
         .wait_ready(Duration::from_secs(10))
         .await
@@ -344,8 +371,15 @@ async fn run_once(
         Scenario::SseOpen => config.open_token_ms,
         _ => config.token_ms,
     };
-    let mut process = ServerProcess::start(server, &config.bin_dir, config.delay_ms, token_ms, ticks)
-        .map_err(|e| e.to_string())?;
+    let mut process = ServerProcess::start(
+        server,
+        &config.bin_dir,
+        config.server_cpus.as_deref(),
+        config.delay_ms,
+        token_ms,
+        ticks,
+    )
+    .map_err(|e| e.to_string())?;
     process
         .wait_ready(Duration::from_secs(10))
         .await
@@ -416,6 +450,81 @@ async fn run_once(
     };
     process.stop();
     Ok(measurement)
+}
+
+/// hello or chat on every server at once, in alternating slices (see
+/// [`sliced`]); per server, one measurement per cycle.
+async fn run_sliced(config: &Config, scenario: Scenario, ticks: f64) -> Result<PerServer, String> {
+    let request = match scenario {
+        Scenario::Hello => Prepared::get("/hello"),
+        _ => {
+            let chat_body = serde_json::json!({"prompt": PROMPT, "max_tokens": 256}).to_string();
+            Prepared::post_json("/chat", &chat_body)
+        }
+    };
+    let mut processes = Vec::with_capacity(config.servers.len());
+    for server in &config.servers {
+        let mut process = ServerProcess::start(
+            *server,
+            &config.bin_dir,
+            config.server_cpus.as_deref(),
+            config.delay_ms,
+            config.token_ms,
+            ticks,
+        )
+        .map_err(|e| e.to_string())?;
+        process
+            .wait_ready(Duration::from_secs(10))
+            .await
+            .map_err(|e| format!("{}: {e}", server.name()))?;
+        processes.push(process);
+    }
+    let refs: Vec<&ServerProcess> = processes.iter().collect();
+    let servers = &config.servers;
+    let per_cycle = sliced(
+        &refs,
+        request,
+        config.connections,
+        config.warmup,
+        config.slice,
+        config.cycles,
+        |cycle, done| {
+            let line: Vec<String> = done
+                .iter()
+                .map(|(i, m)| {
+                    format!(
+                        "{} {:.0}/s {:.0} req/cpu-s err {}",
+                        servers[*i].name(),
+                        m.per_second(),
+                        m.per_cpu_second(),
+                        m.errors
+                    )
+                })
+                .collect();
+            eprintln!(
+                "[cycle {}/{}] {:<6} {}",
+                cycle + 1,
+                config.cycles,
+                scenario.name(),
+                line.join("; ")
+            );
+        },
+    )
+    .await
+    .map_err(|e| format!("{}: {e}", scenario.name()))?;
+    let mut results = PerServer::new();
+    for ((server, process), mut runs) in servers.iter().zip(&processes).zip(per_cycle) {
+        let rss = process.status_kib("VmHWM");
+        for m in &mut runs {
+            m.peak_rss_kib = rss;
+        }
+        results.push((*server, runs));
+    }
+    drop(refs);
+    for process in processes {
+        process.stop();
+    }
+    Ok(results)
 }
 
 /// Each server's runs of one scenario, one measurement per round.
@@ -536,18 +645,41 @@ fn format_value(value: f64, decimals: usize) -> String {
     }
 }
 
-fn print_table(config: &Config, scenario: Scenario, results: &PerServer) {
+fn print_table(config: &Config, scenario: Scenario, runs: &PerServer) {
     let columns = columns(scenario);
     println!("\n### {}\n", title(config, scenario));
-    println!(
-        "median of {} rounds{}\n",
-        config.rounds,
-        if scenario == Scenario::SseOpen || scenario == Scenario::Slow {
-            "; CPU counts accepting the connections too"
-        } else {
-            ""
-        }
-    );
+    // Sliced scenarios: the table pools all slices of a server; the spread
+    // lines below list the cycles.
+    let pooled_runs: PerServer;
+    let results = if scenario.is_sliced() {
+        pooled_runs = runs
+            .iter()
+            .map(|(server, slices)| {
+                let mut all = pooled(slices);
+                all.peak_rss_kib = slices.last().map_or(0, |m| m.peak_rss_kib);
+                (*server, vec![all])
+            })
+            .collect();
+        println!(
+            "all servers running at once, loaded in turn: {} cycles of one {} s slice per server (order rotated every cycle), \
+             after a {} s warm-up slice each; figures pooled over all slices; CPU from `/proc/<pid>/task/*/schedstat`\n",
+            config.cycles,
+            config.slice.as_secs_f64(),
+            config.warmup.as_secs_f64()
+        );
+        &pooled_runs
+    } else {
+        println!(
+            "median of {} rounds{}\n",
+            config.rounds,
+            if scenario == Scenario::SseOpen || scenario == Scenario::Slow {
+                "; CPU counts accepting the connections too"
+            } else {
+                ""
+            }
+        );
+        runs
+    };
     let headers: Vec<&str> = columns.iter().map(|c| c.header).collect();
     println!("| server | {} |", headers.join(" | "));
     println!("|---|{}", "---|".repeat(columns.len()));
@@ -597,7 +729,7 @@ fn print_table(config: &Config, scenario: Scenario, results: &PerServer) {
     };
     for index in [key, columns.len() - 2] {
         let column = &columns[index];
-        let rounds: Vec<String> = results
+        let rounds: Vec<String> = runs
             .iter()
             .map(|(server, runs)| {
                 let values: Vec<String> = runs
@@ -607,7 +739,34 @@ fn print_table(config: &Config, scenario: Scenario, results: &PerServer) {
                 format!("{} [{}]", server.name(), values.join(", "))
             })
             .collect();
-        println!("\n{} per round: {}", column.header, rounds.join("; "));
+        let each = if scenario.is_sliced() { "cycle" } else { "round" };
+        println!("\n{} per {each}: {}", column.header, rounds.join("; "));
+    }
+    // The ratios round by round: frontdesk and the peer ran back to back in
+    // each round, so a round's ratio is the fairest single comparison and
+    // their median the steadiest figure.
+    let runs_of = |s: Server| runs.iter().find(|(server, _)| *server == s).map(|(_, runs)| runs);
+    if let Some(fd) = runs_of(Server::Frontdesk) {
+        let column = &columns[columns.len() - 2];
+        for peer in [Server::Hyper, Server::Axum] {
+            let Some(other) = runs_of(peer) else { continue };
+            let ratios: Vec<f64> = fd
+                .iter()
+                .zip(other)
+                .map(|(a, b)| (column.value)(a) / (column.value)(b))
+                .filter(|r| r.is_finite())
+                .collect();
+            let listed: Vec<String> = ratios.iter().map(|r| format!("{r:.3}")).collect();
+            println!(
+                "\n{}, frontdesk/{} {} by {}: [{}] → median **{}**",
+                column.header,
+                peer.name(),
+                if scenario.is_sliced() { "cycle" } else { "round" },
+                if scenario.is_sliced() { "cycle" } else { "round" },
+                listed.join(", "),
+                format_value(median(&ratios), 3)
+            );
+        }
     }
 }
 
@@ -665,8 +824,16 @@ async fn run(config: Config) -> Result<(), String> {
         .iter()
         .map(|s| (*s, config.servers.iter().map(|v| (*v, Vec::new())).collect()))
         .collect();
+    for (scenario, per_server) in results.iter_mut() {
+        if scenario.is_sliced() {
+            *per_server = run_sliced(&config, *scenario, ticks).await?;
+        }
+    }
     for round in 0..config.rounds {
         for (scenario, per_server) in results.iter_mut() {
+            if scenario.is_sliced() {
+                continue;
+            }
             let n = per_server.len();
             for k in 0..n {
                 // Rotate who goes first, so a drift in machine load is spread.

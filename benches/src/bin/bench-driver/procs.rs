@@ -137,10 +137,12 @@ pub(crate) fn clock_ticks() -> f64 {
 }
 
 impl ServerProcess {
-    /// Starts `server` from `bin_dir` with the contract's environment.
+    /// Starts `server` from `bin_dir` with the contract's environment, pinned
+    /// to `cpus` (a `taskset -c` list) when given.
     pub(crate) fn start(
         server: Server,
         bin_dir: &Path,
+        cpus: Option<&str>,
         delay_ms: u64,
         token_ms: u64,
         ticks_per_second: f64,
@@ -156,7 +158,15 @@ impl ServerProcess {
             ));
         }
         let port = free_port()?;
-        let mut command = Command::new(&path);
+        // `taskset` execs the server, so the PID stays the server's.
+        let mut command = match cpus {
+            Some(cpus) => {
+                let mut command = Command::new("taskset");
+                command.arg("-c").arg(cpus).arg(&path);
+                command
+            }
+            None => Command::new(&path),
+        };
         command.env_remove("FRONTDESK_SERVE");
         if let Some((key, value)) = server.env() {
             command.env(key, value);
@@ -222,6 +232,19 @@ impl ServerProcess {
         Sample {
             cpu_seconds: (field(14) + field(15)) / self.ticks_per_second,
         }
+    }
+
+    /// CPU time of all the server's threads so far, in nanoseconds, from
+    /// `/proc/<pid>/task/*/schedstat` (exact, where `stat` counts 10 ms ticks).
+    /// `None` when the kernel does not provide it.
+    pub(crate) fn cpu_ns(&self) -> Option<u64> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid)).ok()?;
+        let mut total = 0u64;
+        for task in tasks.flatten() {
+            let text = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+            total += text.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+        Some(total)
     }
 
     /// A `/proc/<pid>/status` value in KiB (`VmHWM`, `VmRSS`).

@@ -288,6 +288,17 @@ pub(crate) async fn burst(
             first_events_max = Some(first_events_max.map_or(first, |f| f.max(first)));
         }
     }
+    if let Ok(path) = std::env::var("BURST_DUMP") {
+        let mut out = String::new();
+        for one in &results {
+            out.push_str(&format!(
+                "{},{}\n",
+                (one.sent - go_at).as_secs_f64() * 1e3,
+                (one.ended - go_at).as_secs_f64() * 1e3
+            ));
+        }
+        let _ = std::fs::write(path, out);
+    }
     edges.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut open = 0i32;
     for (_, delta) in edges {
@@ -302,4 +313,126 @@ pub(crate) async fn burst(
         };
     }
     m
+}
+
+/// One slice: `conns` (the server's open keep-alive connections) send
+/// `request` in a closed loop until `length` has passed; the requests in
+/// flight then finish and count. CPU is the server's, from just before the
+/// first request to just after the last answer.
+async fn slice(
+    server: &ServerProcess,
+    conns: &mut Vec<Conn>,
+    request: &Prepared,
+    length: Duration,
+) -> Measurement {
+    let cpu_before = server.cpu_ns();
+    let ticks_before = server.sample();
+    let start = Instant::now();
+    let end = start + length;
+    let addr = server.addr;
+    let mut workers = Vec::with_capacity(conns.len());
+    for mut conn in conns.drain(..) {
+        let request = request.clone();
+        workers.push(tokio::spawn(async move {
+            let mut result = WorkerResult::default();
+            loop {
+                let t0 = Instant::now();
+                if t0 >= end {
+                    break;
+                }
+                match exchange(&mut conn, &request, false).await {
+                    Ok(Ok(_)) => {
+                        result.ok += 1;
+                        result.latency.push(t0.elapsed());
+                    }
+                    Ok(Err(())) => result.errors += 1,
+                    Err(_) => {
+                        result.errors += 1;
+                        match Conn::connect(addr).await {
+                            Ok(fresh) => conn = fresh,
+                            Err(_) => return (None, result),
+                        }
+                    }
+                }
+            }
+            (Some(conn), result)
+        }));
+    }
+    let mut total = Measurement::default();
+    for worker in workers {
+        match worker.await {
+            Ok((conn, r)) => {
+                conns.extend(conn);
+                total.ok += r.ok;
+                total.errors += r.errors;
+                total.latency.extend(r.latency);
+            }
+            Err(_) => total.errors += 1,
+        }
+    }
+    total.seconds = start.elapsed().as_secs_f64();
+    total.cpu_seconds = match (cpu_before, server.cpu_ns()) {
+        (Some(before), Some(after)) => after.saturating_sub(before) as f64 / 1e9,
+        _ => server.sample().cpu_seconds - ticks_before.cpu_seconds,
+    };
+    total
+}
+
+/// The closed loop of [`closed_loop`], cut into short slices that alternate
+/// between the servers (all running at once, each with its own `connections`
+/// keep-alive connections opened up front): a change in the machine's load
+/// lasting longer than a few slices hits every server alike. One warm-up slice
+/// of `warmup` per server, then `cycles` cycles of one `length` slice per
+/// server, the order rotated every cycle. Returns, per server, one
+/// measurement per cycle; `report` sees each cycle as it ends.
+pub(crate) async fn sliced(
+    servers: &[&ServerProcess],
+    request: Prepared,
+    connections: usize,
+    warmup: Duration,
+    length: Duration,
+    cycles: usize,
+    mut report: impl FnMut(usize, &[(usize, &Measurement)]),
+) -> std::io::Result<Vec<Vec<Measurement>>> {
+    let mut conns: Vec<Vec<Conn>> = Vec::with_capacity(servers.len());
+    for server in servers {
+        let mut mine = Vec::with_capacity(connections);
+        for _ in 0..connections {
+            mine.push(Conn::connect(server.addr).await?);
+        }
+        conns.push(mine);
+    }
+    for (server, mine) in servers.iter().zip(conns.iter_mut()) {
+        slice(server, mine, &request, warmup).await;
+    }
+    let n = servers.len();
+    let mut results: Vec<Vec<Measurement>> = vec![Vec::with_capacity(cycles); n];
+    for cycle in 0..cycles {
+        for k in 0..n {
+            let index = (k + cycle) % n;
+            let measurement = slice(servers[index], &mut conns[index], &request, length).await;
+            results[index].push(measurement);
+        }
+        let this_cycle: Vec<(usize, &Measurement)> = results
+            .iter()
+            .enumerate()
+            .filter_map(|(i, runs)| runs.last().map(|m| (i, m)))
+            .collect();
+        report(cycle, &this_cycle);
+    }
+    Ok(results)
+}
+
+/// All of one server's slices as one measurement: answers, time and CPU
+/// summed, latencies pooled.
+pub(crate) fn pooled(slices: &[Measurement]) -> Measurement {
+    let mut total = Measurement::default();
+    for m in slices {
+        total.ok += m.ok;
+        total.errors += m.errors;
+        total.seconds += m.seconds;
+        total.cpu_seconds += m.cpu_seconds;
+        total.latency.extend(m.latency.clone());
+    }
+    total
 }

@@ -20,13 +20,18 @@ pub(crate) struct Server {
 
 /// Serves `app` on a free port.
 pub(crate) async fn start(app: App, shutdown_deadline: Duration) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
     let config = ServeConfig {
         shutdown_deadline,
         ..ServeConfig::default()
     };
+    start_with(app, config).await
+}
+
+/// Serves `app` on a free port with `config`.
+pub(crate) async fn start_with(app: App, config: ServeConfig) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
     let handle = tokio::spawn(frontdesk::serve_with(
         app.build().unwrap(),
         listener,

@@ -1,0 +1,447 @@
+//! What the server knows of its open connections, kept off the request path.
+//!
+//! Each connection is one slot in [`Connections`]. Per request the only work
+//! is two relaxed counter increments (request started, response finished) in
+//! [`Counted`]; per poll of a connection, two atomic loads in [`Ticket::guard`].
+//! Everything else happens elsewhere:
+//!
+//! - **Idle and slow-header timeout.** [`Connections::sweep`] runs every quarter
+//!   of the timeout over all slots. A connection with no request in progress
+//!   whose counters have not moved for four sweeps in a row is marked expired
+//!   and woken; it then closes. A client therefore has between 1 and 1.25 times
+//!   the timeout to send a request's headers, counted from the connection's
+//!   opening or the end of its last response, and no timer is armed per
+//!   request.
+//! - **Graceful shutdown.** [`Connections::shut_down`] raises one flag and wakes
+//!   every connection; each then asks hyper to finish the request in progress
+//!   and close. [`Connections::close_all`] (at the deadline) makes every
+//!   connection drop at its next poll.
+//! - **Draining.** A slot is freed when its connection's task ends;
+//!   [`Connections::drained`] completes when none is left.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use bytes::Buf;
+use http_body::{Body, Frame, SizeHint};
+use tokio::sync::Notify;
+
+/// How many quiet sweeps in a row close a connection (the sweep runs every
+/// `timeout / QUIET_SWEEPS`).
+pub(crate) const QUIET_SWEEPS: u8 = 4;
+
+/// One connection's counters, shared by its service (which counts) and the
+/// sweep (which reads them).
+#[derive(Debug, Default)]
+pub(crate) struct Activity {
+    started: AtomicU32,
+    finished: AtomicU32,
+    expired: AtomicBool,
+}
+
+impl Activity {
+    fn snapshot(&self) -> (u32, u32) {
+        (
+            self.started.load(Ordering::Relaxed),
+            self.finished.load(Ordering::Relaxed),
+        )
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    activity: Arc<Activity>,
+    waker: Option<Waker>,
+    /// The counters at the last sweep; `None` until the first sweep sees them.
+    seen: Option<(u32, u32)>,
+    quiet: u8,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    live: usize,
+}
+
+/// The open connections of one server.
+#[derive(Debug, Default)]
+pub(crate) struct Connections {
+    slots: Mutex<Slots>,
+    shutting_down: AtomicBool,
+    closing: AtomicBool,
+    drained: Notify,
+}
+
+impl Connections {
+    fn lock(&self) -> MutexGuard<'_, Slots> {
+        // A panic while holding the lock leaves the slots consistent (every
+        // update is a single assignment), so a poisoned lock is still usable.
+        self.slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes a slot for a newly accepted connection.
+    pub(crate) fn open(self: &Arc<Self>) -> Ticket {
+        let activity = Arc::new(Activity::default());
+        let slot = Slot {
+            activity: activity.clone(),
+            waker: None,
+            seen: None,
+            quiet: 0,
+        };
+        let mut slots = self.lock();
+        let index = match slots.free.pop() {
+            Some(index) => {
+                slots.slots[index] = Some(slot);
+                index
+            }
+            None => {
+                slots.slots.push(Some(slot));
+                slots.slots.len() - 1
+            }
+        };
+        slots.live += 1;
+        drop(slots);
+        Ticket {
+            connections: self.clone(),
+            activity,
+            index,
+            registered: None,
+        }
+    }
+
+    /// How many connections are open.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().live
+    }
+
+    /// Marks every connection quiet for [`QUIET_SWEEPS`] sweeps in a row as
+    /// expired and wakes it so that it closes.
+    pub(crate) fn sweep(&self) {
+        let mut expired = 0usize;
+        let mut slots = self.lock();
+        for slot in slots.slots.iter_mut().flatten() {
+            let now = slot.activity.snapshot();
+            if now.0 != now.1 || slot.seen != Some(now) {
+                slot.seen = Some(now);
+                slot.quiet = 0;
+                continue;
+            }
+            slot.quiet = slot.quiet.saturating_add(1);
+            if slot.quiet == QUIET_SWEEPS {
+                slot.activity.expired.store(true, Ordering::SeqCst);
+                if let Some(waker) = &slot.waker {
+                    waker.wake_by_ref();
+                }
+                expired += 1;
+            }
+        }
+        drop(slots);
+        if expired > 0 {
+            tracing::debug!(expired, "closing connections that sent no request in time");
+        }
+    }
+
+    /// Asks every connection to finish its request in progress and close.
+    pub(crate) fn shut_down(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.wake_all();
+    }
+
+    /// Makes every connection close at once, request in progress or not.
+    pub(crate) fn close_all(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        self.wake_all();
+    }
+
+    fn wake_all(&self) {
+        let slots = self.lock();
+        for waker in slots
+            .slots
+            .iter()
+            .flatten()
+            .filter_map(|slot| slot.waker.as_ref())
+        {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Completes once no connection is open.
+    pub(crate) async fn drained(&self) {
+        loop {
+            let notified = self.drained.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.lock().live == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// One connection's slot, freed on drop.
+#[derive(Debug)]
+pub(crate) struct Ticket {
+    connections: Arc<Connections>,
+    activity: Arc<Activity>,
+    index: usize,
+    /// The waker last stored in the slot, to skip the lock while it is current.
+    registered: Option<Waker>,
+}
+
+/// What a watched connection should do at this poll.
+enum Watch {
+    Run,
+    /// Finish the request in progress, then close.
+    Finish,
+    /// Close now.
+    Close,
+}
+
+impl Ticket {
+    /// The counters this connection's service updates.
+    pub(crate) fn activity(&self) -> Arc<Activity> {
+        self.activity.clone()
+    }
+
+    fn check(&mut self, cx: &Context<'_>) -> Watch {
+        let current = self
+            .registered
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()));
+        if !current {
+            let waker = cx.waker().clone();
+            if let Some(slot) = self.connections.lock().slots[self.index].as_mut() {
+                slot.waker = Some(waker.clone());
+            }
+            self.registered = Some(waker);
+        }
+        // The flags are read after the waker is stored: a flag raised later
+        // finds this waker in the slot and wakes the connection again.
+        if self.connections.closing.load(Ordering::SeqCst) || self.activity.expired.load(Ordering::SeqCst) {
+            Watch::Close
+        } else if self.connections.shutting_down.load(Ordering::SeqCst) {
+            Watch::Finish
+        } else {
+            Watch::Run
+        }
+    }
+
+    /// Runs `work` until it completes, the connection expires, or the server
+    /// shuts down; `None` unless it completed. For the phase before hyper
+    /// takes the connection, where shutting down means closing.
+    pub(crate) async fn guard<F: Future>(&mut self, work: F) -> Option<F::Output> {
+        let mut work = std::pin::pin!(work);
+        std::future::poll_fn(|cx| match self.check(cx) {
+            Watch::Run => work.as_mut().poll(cx).map(Some),
+            Watch::Finish | Watch::Close => Poll::Ready(None),
+        })
+        .await
+    }
+
+    /// Drives a hyper connection until it ends. When the server shuts down,
+    /// `finish` is called once (hyper's `graceful_shutdown`); when the
+    /// connection expires or the shutdown deadline passes, it is dropped.
+    /// `None` when it was dropped.
+    pub(crate) async fn watch<C: Future>(
+        &mut self,
+        connection: C,
+        finish: fn(Pin<&mut C>),
+    ) -> Option<C::Output> {
+        let mut connection = std::pin::pin!(connection);
+        let mut finishing = false;
+        std::future::poll_fn(|cx| {
+            match self.check(cx) {
+                Watch::Run => {}
+                Watch::Finish if !finishing => {
+                    finishing = true;
+                    finish(connection.as_mut());
+                }
+                Watch::Finish => {}
+                Watch::Close => return Poll::Ready(None),
+            }
+            connection.as_mut().poll(cx).map(Some)
+        })
+        .await
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut slots = self.connections.lock();
+        slots.slots[self.index] = None;
+        slots.free.push(self.index);
+        slots.live -= 1;
+        let empty = slots.live == 0;
+        drop(slots);
+        if empty {
+            self.connections.drained.notify_waiters();
+        }
+    }
+}
+
+/// A per-connection service that counts requests started and responses
+/// finished (a response is finished when hyper drops its body).
+#[derive(Debug, Clone)]
+pub(crate) struct Counted<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S> Counted<S> {
+    pub(crate) fn new(inner: S, activity: Arc<Activity>) -> Self {
+        Counted { inner, activity }
+    }
+}
+
+/// Counts the response as finished when dropped.
+#[derive(Debug)]
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.finished.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl<S, R, B> hyper::service::Service<R> for Counted<S>
+where
+    S: hyper::service::Service<R, Response = http::Response<B>>,
+{
+    type Response = http::Response<CountedBody<B>>;
+    type Error = S::Error;
+    type Future = CountedFuture<S::Future>;
+
+    fn call(&self, request: R) -> Self::Future {
+        self.activity.started.fetch_add(1, Ordering::Relaxed);
+        CountedFuture {
+            inner: self.inner.call(request),
+            in_flight: Some(InFlight(self.activity.clone())),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The service's future; hands the in-flight mark to the response body.
+    pub(crate) struct CountedFuture<F> {
+        #[pin]
+        inner: F,
+        in_flight: Option<InFlight>,
+    }
+}
+
+impl<F, B, E> Future for CountedFuture<F>
+where
+    F: Future<Output = Result<http::Response<B>, E>>,
+{
+    type Output = Result<http::Response<CountedBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = std::task::ready!(this.inner.poll(cx))?;
+        let in_flight = this.in_flight.take();
+        Poll::Ready(Ok(response.map(|inner| CountedBody {
+            inner,
+            _in_flight: in_flight,
+        })))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that marks its response finished when dropped.
+    pub(crate) struct CountedBody<B> {
+        #[pin]
+        inner: B,
+        _in_flight: Option<InFlight>,
+    }
+}
+
+impl<B> Body for CountedBody<B>
+where
+    B: Body,
+    B::Data: Buf,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        self.project().inner.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sweeps(connections: &Connections, n: usize) {
+        for _ in 0..n {
+            connections.sweep();
+        }
+    }
+
+    #[test]
+    fn a_quiet_connection_expires_after_four_sweeps_and_not_before() {
+        let connections = Arc::new(Connections::default());
+        let ticket = connections.open();
+        // The first sweep only records the counters.
+        sweeps(&connections, 1 + usize::from(QUIET_SWEEPS) - 1);
+        assert!(!ticket.activity.expired.load(Ordering::SeqCst));
+        sweeps(&connections, 1);
+        assert!(ticket.activity.expired.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_request_in_progress_keeps_the_connection_open_and_its_end_restarts_the_clock() {
+        let connections = Arc::new(Connections::default());
+        let ticket = connections.open();
+        ticket.activity.started.fetch_add(1, Ordering::Relaxed);
+        sweeps(&connections, 20);
+        assert!(!ticket.activity.expired.load(Ordering::SeqCst));
+        ticket.activity.finished.fetch_add(1, Ordering::Relaxed);
+        sweeps(&connections, usize::from(QUIET_SWEEPS));
+        assert!(!ticket.activity.expired.load(Ordering::SeqCst));
+        sweeps(&connections, 1);
+        assert!(ticket.activity.expired.load(Ordering::SeqCst));
+    }
+
+    #[tokio::test]
+    async fn slots_are_reused_and_drained_completes_when_the_last_closes() {
+        let connections = Arc::new(Connections::default());
+        let a = connections.open();
+        let b = connections.open();
+        assert_eq!((a.index, b.index), (0, 1));
+        drop(a);
+        let c = connections.open();
+        assert_eq!(c.index, 0);
+        assert_eq!(connections.len(), 2);
+        let waiting = tokio::spawn({
+            let connections = connections.clone();
+            async move { connections.drained().await }
+        });
+        drop(b);
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        drop(c);
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("drained completes")
+            .unwrap();
+    }
+}

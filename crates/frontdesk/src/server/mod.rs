@@ -1,0 +1,337 @@
+//! Respond: hyper writes the answers, HTTP/1.1 and h2c on one port.
+//!
+//! [`serve`] binds, serves until SIGINT or SIGTERM, then shuts down gracefully:
+//! it stops accepting (new connections are refused), lets in-flight requests and
+//! open streams finish up to a deadline, and closes what is left.
+
+mod connections;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+
+use self::connections::{Connections, Counted, Ticket, QUIET_SWEEPS};
+use crate::app::{App, AppService, HyperApp};
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// How long a connection may go without a request in progress before it
+    /// is closed: the time a client has to send a request's headers, counted
+    /// from the connection's opening or from the end of its previous response
+    /// (default 30 s). This is the slow-loris protection, and it also closes
+    /// idle keep-alive connections. It is checked every quarter of its length,
+    /// so a connection closes between 1 and 1.25 times it; a request being
+    /// handled or a response being streamed, however long, keeps its
+    /// connection open.
+    pub header_read_timeout: Duration,
+    /// How long in-flight requests and streams may run after shutdown begins
+    /// (default 30 s).
+    pub shutdown_deadline: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            header_read_timeout: Duration::from_secs(30),
+            shutdown_deadline: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Builds `app` and serves it on `addr` until SIGINT or SIGTERM.
+///
+/// # Errors
+/// When the app does not build (the error names the route and the fix) or the
+/// address cannot be bound.
+pub async fn serve(app: App, addr: impl ToSocketAddrs) -> io::Result<()> {
+    let service = app
+        .build()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    let listener = TcpListener::bind(addr).await?;
+    serve_with(service, listener, ServeConfig::default(), shutdown_signal()).await
+}
+
+/// Serves a built app — or any tower service wrapping one, e.g. with
+/// `tower-http` layers — on `listener` until `shutdown` completes, then drains
+/// connections for up to `config.shutdown_deadline`.
+///
+/// Each connection speaks HTTP/1.1 (with upgrades) or, when it opens with the
+/// HTTP/2 preface, cleartext HTTP/2 (h2c with prior knowledge); the protocol is
+/// told from the first bytes without consuming them.
+///
+/// ```no_run
+/// use frontdesk::prelude::*;
+/// use frontdesk::{serve_with, shutdown_signal, ServeConfig};
+///
+/// async fn hello() -> &'static str { "hello" }
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let service = App::new().route(Route::get("/hello", hello)).build().expect("a valid app");
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+/// serve_with(service, listener, ServeConfig::default(), shutdown_signal()).await
+/// # }
+/// ```
+///
+/// # Errors
+/// Only when accepting connections fails persistently.
+pub async fn serve_with<S, B, F>(
+    service: S,
+    listener: TcpListener,
+    config: ServeConfig,
+    shutdown: F,
+) -> io::Result<()>
+where
+    S: tower_service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<crate::body::BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<crate::body::BoxError>,
+    F: Future<Output = ()> + Send,
+{
+    // A built app is called directly; any other tower service through
+    // hyper-util's adapter (a clone and a readiness check per request).
+    let any: &dyn std::any::Any = &service;
+    if let Some(app) = any.downcast_ref::<AppService>() {
+        let app = HyperApp(app.clone());
+        return run(listener, config, shutdown, move || app.clone()).await;
+    }
+    run(listener, config, shutdown, move || {
+        TowerToHyperService::new(service.clone())
+    })
+    .await
+}
+
+/// The accept loop, over `make`, which gives each connection its service.
+async fn run<M, H, B, F>(listener: TcpListener, config: ServeConfig, shutdown: F, make: M) -> io::Result<()>
+where
+    M: Fn() -> H,
+    H: HyperService<B>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<crate::body::BoxError>,
+    F: Future<Output = ()> + Send,
+{
+    let local: Option<SocketAddr> = listener.local_addr().ok();
+    tracing::info!(addr = ?local, "serving");
+    let protocols = Arc::new(Protocols::new());
+    let connections = Arc::new(Connections::default());
+    let sweep_every = (config.header_read_timeout / u32::from(QUIET_SWEEPS)).max(Duration::from_millis(1));
+    let mut sweep = tokio::time::interval_at(tokio::time::Instant::now() + sweep_every, sweep_every);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(error) => {
+                        // Out of file descriptors and the like: wait, keep serving.
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let ticket = connections.open();
+                tokio::spawn(serve_connection(stream, peer, make(), protocols.clone(), ticket));
+            }
+            _ = sweep.tick() => connections.sweep(),
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tracing::info!(open = connections.len(), deadline = ?config.shutdown_deadline, "shutting down: draining connections");
+    connections.shut_down();
+    if tokio::time::timeout(config.shutdown_deadline, connections.drained())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            left = connections.len(),
+            "shutdown deadline reached; closing the remaining connections"
+        );
+        connections.close_all();
+        connections.drained().await;
+    }
+    Ok(())
+}
+
+/// The connection builders, shared by all connections of one server.
+struct Protocols {
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
+    /// For a connection whose first bytes are a prefix of the HTTP/2 preface
+    /// but too short to decide: hyper-util reads on until it can.
+    auto: auto::Builder<TokioExecutor>,
+}
+
+impl Protocols {
+    fn new() -> Self {
+        // No HTTP/1 timer: the header-read timeout is the connection sweep's,
+        // which costs nothing per request.
+        let http1 = http1::Builder::new();
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2.timer(TokioTimer::new());
+        let mut auto = auto::Builder::new(TokioExecutor::new());
+        auto.http2().timer(TokioTimer::new());
+        Protocols { http1, http2, auto }
+    }
+}
+
+/// The client connection preface of HTTP/2 (RFC 9113, section 3.4).
+const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Which protocol a connection speaks, from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Http1,
+    Http2,
+    /// The bytes so far are a strict prefix of the HTTP/2 preface.
+    Undecided,
+}
+
+fn protocol_of(first: &[u8]) -> Protocol {
+    if first.len() >= PREFACE.len() && first[..PREFACE.len()] == PREFACE[..] {
+        Protocol::Http2
+    } else if !first.is_empty() && PREFACE.starts_with(first) {
+        Protocol::Undecided
+    } else {
+        Protocol::Http1
+    }
+}
+
+/// Peeks at the first bytes without consuming them (an empty connection is
+/// handed to HTTP/1, which closes it).
+async fn sniff(stream: &TcpStream) -> io::Result<Protocol> {
+    let mut first = [0u8; PREFACE.len()];
+    let n = stream.peek(&mut first).await?;
+    Ok(protocol_of(&first[..n]))
+}
+
+/// A hyper service for one connection, whose answers have bodies `B`.
+trait HyperService<B>:
+    hyper::service::Service<
+        http::Request<hyper::body::Incoming>,
+        Response = http::Response<B>,
+        Error: Into<crate::body::BoxError>,
+        Future: Send + 'static,
+    > + Send
+    + 'static
+{
+}
+
+impl<H, B> HyperService<B> for H where
+    H: hyper::service::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = http::Response<B>,
+            Error: Into<crate::body::BoxError>,
+            Future: Send + 'static,
+        > + Send
+        + 'static
+{
+}
+
+async fn serve_connection<H, B>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    service: H,
+    protocols: Arc<Protocols>,
+    mut ticket: Ticket,
+) where
+    H: HyperService<B>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<crate::body::BoxError>,
+{
+    let protocol = match ticket.guard(sniff(&stream)).await {
+        Some(Ok(protocol)) => protocol,
+        Some(Err(error)) => {
+            tracing::debug!(%peer, %error, "connection failed before its first request");
+            return;
+        }
+        None => return,
+    };
+    let io = TokioIo::new(stream);
+    let service = Counted::new(service, ticket.activity());
+    let ended = match protocol {
+        Protocol::Http1 => {
+            let connection = protocols.http1.serve_connection(io, service).with_upgrades();
+            let ended = ticket.watch(connection, |c| c.graceful_shutdown()).await;
+            ended.map(|r| r.map_err(crate::body::BoxError::from))
+        }
+        Protocol::Http2 => {
+            let connection = protocols.http2.serve_connection(io, service);
+            let ended = ticket.watch(connection, |c| c.graceful_shutdown()).await;
+            ended.map(|r| r.map_err(crate::body::BoxError::from))
+        }
+        Protocol::Undecided => {
+            let connection = protocols.auto.serve_connection_with_upgrades(io, service);
+            // Boxed: rare, and hyper-util's connection is large.
+            let connection: Pin<Box<_>> = Box::pin(connection);
+            ticket
+                .watch(connection, |c| c.get_mut().as_mut().graceful_shutdown())
+                .await
+        }
+    };
+    match ended {
+        Some(Ok(())) => {}
+        Some(Err(error)) => tracing::debug!(%peer, %error, "connection ended with an error"),
+        None => tracing::debug!(%peer, "connection closed by the server"),
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_bytes_tell_the_protocol() {
+        assert_eq!(protocol_of(b"GET / HTTP/1.1\r\n"), Protocol::Http1);
+        assert_eq!(protocol_of(b"POST"), Protocol::Http1);
+        assert_eq!(protocol_of(b"PRI * HTTP/1.1\r\n"), Protocol::Http1);
+        assert_eq!(protocol_of(b""), Protocol::Http1);
+        assert_eq!(protocol_of(b"P"), Protocol::Undecided);
+        assert_eq!(protocol_of(b"PRI * HTTP/2.0\r\n"), Protocol::Undecided);
+        assert_eq!(protocol_of(PREFACE), Protocol::Http2);
+    }
+}

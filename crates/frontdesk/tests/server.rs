@@ -1,0 +1,337 @@
+//! `serve_with` over real sockets: the header-read timeout (slow headers,
+//! silent and idle connections are closed; long requests and streams are not),
+//! telling HTTP/1.1 from HTTP/2 by the first bytes, even when they arrive in
+//! pieces, and graceful shutdown of HTTP/2 connections.
+
+#[allow(dead_code)]
+mod common;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use frontdesk::bytes::Bytes;
+use frontdesk::http::{Request, StatusCode, Version};
+use frontdesk::prelude::*;
+use frontdesk::ServeConfig;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+
+/// The header-read timeout of these tests.
+const TIMEOUT: Duration = Duration::from_millis(400);
+
+/// How late past 1.25 × [`TIMEOUT`] a close may come on a loaded machine.
+const SLACK: Duration = Duration::from_millis(1500);
+
+fn config() -> ServeConfig {
+    ServeConfig {
+        header_read_timeout: TIMEOUT,
+        shutdown_deadline: Duration::from_secs(5),
+    }
+}
+
+async fn hello() -> &'static str {
+    "hello"
+}
+
+async fn slow() -> &'static str {
+    tokio::time::sleep(TIMEOUT * 3).await;
+    "slow"
+}
+
+/// Two events with a pause of twice the timeout between them.
+async fn paused() -> Sse<impl Stream<Item = Event>> {
+    let events = futures_util::stream::unfold(0u8, |i| async move {
+        if i == 2 {
+            return None;
+        }
+        if i == 1 {
+            tokio::time::sleep(TIMEOUT * 2).await;
+        }
+        Some((Event::text(format!("e{i}")), i + 1))
+    });
+    Sse::new(events).no_keep_alive()
+}
+
+fn app() -> App {
+    App::new()
+        .route(Route::get("/hello", hello))
+        .route(Route::get("/slow", slow))
+        .route(Route::get("/paused", paused))
+}
+
+/// Reads until the server closes the connection; how long after `since`.
+async fn closed_after(stream: &mut TcpStream, since: Instant) -> Duration {
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return since.elapsed(),
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .expect("the server closes the connection")
+}
+
+fn assert_closed_in_time(what: &str, after: Duration) {
+    assert!(
+        after >= TIMEOUT && after <= TIMEOUT * 5 / 4 + SLACK,
+        "{what}: closed after {after:?}, expected {TIMEOUT:?} to {:?}",
+        TIMEOUT * 5 / 4
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    let server = common::start_with(app(), config()).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let opened = Instant::now();
+    stream
+        .write_all(b"GET /hello HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let (mut read, mut write) = stream.into_split();
+    // A header line every 100 ms, never the blank line that ends them.
+    let trickle = tokio::spawn(async move {
+        while write.write_all(b"x-slow: 1\r\n").await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let mut buf = [0u8; 256];
+    let after = tokio::time::timeout(Duration::from_secs(10), async {
+        match read.read(&mut buf).await {
+            Ok(0) | Err(_) => opened.elapsed(),
+            Ok(n) => panic!("no answer expected, got {:?}", String::from_utf8_lossy(&buf[..n])),
+        }
+    })
+    .await
+    .expect("the server closes the connection");
+    trickle.abort();
+    assert_closed_in_time("trickled headers", after);
+    server.stop_within(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_silent_connection_is_closed() {
+    let server = common::start_with(app(), config()).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let after = closed_after(&mut stream, Instant::now()).await;
+    assert_closed_in_time("silent connection", after);
+    server.stop_within(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_timeout() {
+    let server = common::start_with(app(), config()).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /hello HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !answer.ends_with(b"hello") {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed before the answer");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let answered = Instant::now();
+    assert!(answer.starts_with(b"HTTP/1.1 200"));
+    let after = closed_after(&mut stream, answered).await;
+    assert_closed_in_time("idle keep-alive", after);
+    server.stop_within(Duration::from_secs(5)).await;
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
+
+async fn http1_client(addr: std::net::SocketAddr) -> (Sender, tokio::task::JoinHandle<Instant>) {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    let closed = tokio::spawn(async move {
+        let _ = connection.await;
+        Instant::now()
+    });
+    (sender, closed)
+}
+
+async fn get(sender: &mut Sender, path: &str) -> (StatusCode, String) {
+    let request = Request::get(path).header("host", "x").body(Empty::new()).unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn long_requests_and_paused_streams_keep_their_connection() {
+    let server = common::start_with(app(), config()).await;
+    let (mut sender, closed) = http1_client(server.addr).await;
+    assert_eq!(
+        get(&mut sender, "/slow").await,
+        (StatusCode::OK, "slow".to_owned())
+    );
+    let (status, body) = get(&mut sender, "/paused").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, "data: e0\n\ndata: e1\n\n");
+    // The same connection still answers, then is closed once idle.
+    assert_eq!(
+        get(&mut sender, "/hello").await,
+        (StatusCode::OK, "hello".to_owned())
+    );
+    let idle_from = Instant::now();
+    let closed_at = tokio::time::timeout(Duration::from_secs(10), closed)
+        .await
+        .expect("the idle connection is closed")
+        .unwrap();
+    assert_closed_in_time("idle after long requests", closed_at - idle_from);
+    server.stop_within(Duration::from_secs(5)).await;
+}
+
+/// A client connection that sends its first five bytes, pauses, then the rest:
+/// the server sees a piece of the HTTP/2 preface too short to decide on.
+struct Stutter {
+    inner: TcpStream,
+    written: usize,
+    pause: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl AsyncRead for Stutter {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Stutter {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = &mut *self;
+        if this.written == 0 {
+            let n = std::task::ready!(Pin::new(&mut this.inner).poll_write(cx, &buf[..buf.len().min(5)]))?;
+            this.written += n;
+            this.pause = Some(Box::pin(tokio::time::sleep(Duration::from_millis(100))));
+            return Poll::Ready(Ok(n));
+        }
+        if let Some(pause) = this.pause.as_mut() {
+            std::task::ready!(pause.as_mut().poll(cx));
+            this.pause = None;
+        }
+        let n = std::task::ready!(Pin::new(&mut this.inner).poll_write(cx, buf))?;
+        this.written += n;
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test]
+async fn http2_is_recognised_when_its_preface_arrives_in_pieces() {
+    let server = common::start_with(app(), config()).await;
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let io = Stutter {
+        inner: stream,
+        written: 0,
+        pause: None,
+    };
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(io))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let request = Request::get(format!("http://{}/hello", server.addr))
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.version(), Version::HTTP_2);
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"hello");
+    server.stop_within(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn shutdown_lets_an_http2_request_finish_then_closes_the_connection() {
+    let mut server = common::start_with(app(), config()).await;
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    let closed = tokio::spawn(connection);
+    let request = Request::get(format!("http://{}/slow", server.addr))
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let in_flight = tokio::spawn(sender.send_request(request));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let began = Instant::now();
+    server.shutdown();
+    let response = in_flight.await.unwrap().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"slow");
+    tokio::time::timeout(Duration::from_secs(5), closed)
+        .await
+        .expect("the server closes the HTTP/2 connection after the last stream")
+        .unwrap()
+        .unwrap();
+    let handle = server.handle;
+    tokio::time::timeout(Duration::from_secs(5), handle)
+        .await
+        .expect("serve_with returns once drained")
+        .unwrap()
+        .unwrap();
+    // The slow handler had ~1.1 s left; the drain did not wait for the 5 s deadline.
+    assert!(
+        began.elapsed() < Duration::from_secs(3),
+        "drained in {:?}",
+        began.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn many_connections_open_and_close_without_leaking_slots() {
+    let server = common::start_with(app(), config()).await;
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let addr = server.addr;
+        tasks.push(tokio::spawn(async move {
+            let (mut sender, closed) = http1_client(addr).await;
+            for _ in 0..5 {
+                assert_eq!(get(&mut sender, "/hello").await.1, "hello");
+            }
+            drop(sender);
+            closed.await.unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    // Every connection was closed by its client, so the drain is immediate.
+    let began = Instant::now();
+    server.stop_within(Duration::from_secs(5)).await;
+    assert!(
+        began.elapsed() < Duration::from_secs(1),
+        "drained in {:?}",
+        began.elapsed()
+    );
+}
