@@ -343,9 +343,16 @@ impl RouteTable {
             });
             Target::Layered(apply_layers(inner, &route.layers))
         };
-        entry
-            .methods
-            .push((route.method.clone(), Endpoint { runtime, target }));
+        let (timeout, status) = (runtime.limits.timeout, runtime.status);
+        entry.methods.push((
+            route.method.clone(),
+            Endpoint {
+                runtime,
+                timeout,
+                status,
+                target,
+            },
+        ));
         Ok(())
     }
 }
@@ -379,6 +386,10 @@ struct PathEntry {
 
 struct Endpoint {
     runtime: Arc<RouteRuntime>,
+    // Copies of the runtime's, read by every dispatch: the runtime's own
+    // cache line is written by the reference count of every request.
+    timeout: Option<std::time::Duration>,
+    status: Option<StatusCode>,
     target: Target,
 }
 
@@ -490,13 +501,13 @@ impl AppService {
                 })
                 .collect()
         };
-        // What the dispatch itself needs of the route is copied out: the route's
-        // `Arc` is cloned once, for the handler, since every request of every
-        // connection shares it.
+        // The dispatch keeps copies of what it needs of the route; the route's
+        // `Arc`, shared by every request of every connection, is cloned once,
+        // for the handler.
         let runtime = &endpoint.runtime;
         let finishing = Finishing {
-            timeout: runtime.limits.timeout,
-            status: runtime.status,
+            timeout: endpoint.timeout,
+            status: endpoint.status,
             is_head,
         };
         let (parts, body) = request.into_parts();

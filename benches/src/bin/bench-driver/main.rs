@@ -488,27 +488,6 @@ async fn run_sliced(config: &Config, scenario: Scenario, ticks: f64) -> Result<P
         config.warmup,
         config.slice,
         config.cycles,
-        |cycle, done| {
-            let line: Vec<String> = done
-                .iter()
-                .map(|(i, m)| {
-                    format!(
-                        "{} {:.0}/s {:.0} req/cpu-s err {}",
-                        servers[*i].name(),
-                        m.per_second(),
-                        m.per_cpu_second(),
-                        m.errors
-                    )
-                })
-                .collect();
-            eprintln!(
-                "[cycle {}/{}] {:<6} {}",
-                cycle + 1,
-                config.cycles,
-                scenario.name(),
-                line.join("; ")
-            );
-        },
     )
     .await
     .map_err(|e| format!("{}: {e}", scenario.name()))?;
@@ -648,26 +627,17 @@ fn format_value(value: f64, decimals: usize) -> String {
 fn print_table(config: &Config, scenario: Scenario, runs: &PerServer) {
     let columns = columns(scenario);
     println!("\n### {}\n", title(config, scenario));
-    // Sliced scenarios: the table pools all slices of a server; the spread
-    // lines below list the cycles.
-    let pooled_runs: PerServer;
-    let results = if scenario.is_sliced() {
-        pooled_runs = runs
-            .iter()
-            .map(|(server, slices)| {
-                let mut all = pooled(slices);
-                all.peak_rss_kib = slices.last().map_or(0, |m| m.peak_rss_kib);
-                (*server, vec![all])
-            })
-            .collect();
+    let results = runs;
+    if scenario.is_sliced() {
         println!(
-            "all servers running at once, loaded in turn: {} cycles of one {} s slice per server (order rotated every cycle), \
-             after a {} s warm-up slice each; figures pooled over all slices; CPU from `/proc/<pid>/task/*/schedstat`\n",
+            "median of {} rounds; in each round all servers run at once (fresh processes) and are loaded in turn: \
+             {} cycles of one {} s slice per server (order rotated every cycle) after a {} s warm-up slice each, \
+             pooled; CPU from `/proc/<pid>/task/*/schedstat`\n",
+            config.rounds,
             config.cycles,
             config.slice.as_secs_f64(),
             config.warmup.as_secs_f64()
         );
-        &pooled_runs
     } else {
         println!(
             "median of {} rounds{}\n",
@@ -678,8 +648,7 @@ fn print_table(config: &Config, scenario: Scenario, runs: &PerServer) {
                 ""
             }
         );
-        runs
-    };
+    }
     let headers: Vec<&str> = columns.iter().map(|c| c.header).collect();
     println!("| server | {} |", headers.join(" | "));
     println!("|---|{}", "---|".repeat(columns.len()));
@@ -739,8 +708,7 @@ fn print_table(config: &Config, scenario: Scenario, runs: &PerServer) {
                 format!("{} [{}]", server.name(), values.join(", "))
             })
             .collect();
-        let each = if scenario.is_sliced() { "cycle" } else { "round" };
-        println!("\n{} per {each}: {}", column.header, rounds.join("; "));
+        println!("\n{} per round: {}", column.header, rounds.join("; "));
     }
     // The ratios round by round: frontdesk and the peer ran back to back in
     // each round, so a round's ratio is the fairest single comparison and
@@ -758,11 +726,9 @@ fn print_table(config: &Config, scenario: Scenario, runs: &PerServer) {
                 .collect();
             let listed: Vec<String> = ratios.iter().map(|r| format!("{r:.3}")).collect();
             println!(
-                "\n{}, frontdesk/{} {} by {}: [{}] → median **{}**",
+                "\n{}, frontdesk/{} round by round: [{}] → median **{}**",
                 column.header,
                 peer.name(),
-                if scenario.is_sliced() { "cycle" } else { "round" },
-                if scenario.is_sliced() { "cycle" } else { "round" },
                 listed.join(", "),
                 format_value(median(&ratios), 3)
             );
@@ -824,9 +790,28 @@ async fn run(config: Config) -> Result<(), String> {
         .iter()
         .map(|s| (*s, config.servers.iter().map(|v| (*v, Vec::new())).collect()))
         .collect();
-    for (scenario, per_server) in results.iter_mut() {
-        if scenario.is_sliced() {
-            *per_server = run_sliced(&config, *scenario, ticks).await?;
+    // Sliced scenarios: every round starts fresh processes (a process's own
+    // luck, such as where its threads and memory land, lasts all its life, so
+    // only fresh processes average it out) and pools that round's slices.
+    for round in 0..config.rounds {
+        for (scenario, per_server) in results.iter_mut() {
+            if !scenario.is_sliced() {
+                continue;
+            }
+            let cycles = run_sliced(&config, *scenario, ticks).await?;
+            for ((server, runs), (_, slices)) in per_server.iter_mut().zip(cycles) {
+                let mut all = pooled(&slices);
+                all.peak_rss_kib = slices.last().map_or(0, |m| m.peak_rss_kib);
+                eprintln!(
+                    "[round {}/{}] {:<8} {:<9} {}",
+                    round + 1,
+                    config.rounds,
+                    scenario.name(),
+                    server.name(),
+                    one_line(&all)
+                );
+                runs.push(all);
+            }
         }
     }
     for round in 0..config.rounds {

@@ -288,17 +288,6 @@ pub(crate) async fn burst(
             first_events_max = Some(first_events_max.map_or(first, |f| f.max(first)));
         }
     }
-    if let Ok(path) = std::env::var("BURST_DUMP") {
-        let mut out = String::new();
-        for one in &results {
-            out.push_str(&format!(
-                "{},{}\n",
-                (one.sent - go_at).as_secs_f64() * 1e3,
-                (one.ended - go_at).as_secs_f64() * 1e3
-            ));
-        }
-        let _ = std::fs::write(path, out);
-    }
     edges.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut open = 0i32;
     for (_, delta) in edges {
@@ -384,7 +373,7 @@ async fn slice(
 /// lasting longer than a few slices hits every server alike. One warm-up slice
 /// of `warmup` per server, then `cycles` cycles of one `length` slice per
 /// server, the order rotated every cycle. Returns, per server, one
-/// measurement per cycle; `report` sees each cycle as it ends.
+/// measurement per cycle.
 pub(crate) async fn sliced(
     servers: &[&ServerProcess],
     request: Prepared,
@@ -392,7 +381,6 @@ pub(crate) async fn sliced(
     warmup: Duration,
     length: Duration,
     cycles: usize,
-    mut report: impl FnMut(usize, &[(usize, &Measurement)]),
 ) -> std::io::Result<Vec<Vec<Measurement>>> {
     let mut conns: Vec<Vec<Conn>> = Vec::with_capacity(servers.len());
     for server in servers {
@@ -413,12 +401,6 @@ pub(crate) async fn sliced(
             let measurement = slice(servers[index], &mut conns[index], &request, length).await;
             results[index].push(measurement);
         }
-        let this_cycle: Vec<(usize, &Measurement)> = results
-            .iter()
-            .enumerate()
-            .filter_map(|(i, runs)| runs.last().map(|m| (i, m)))
-            .collect();
-        report(cycle, &this_cycle);
     }
     Ok(results)
 }

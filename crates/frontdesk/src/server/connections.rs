@@ -21,7 +21,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -33,16 +33,27 @@ use tokio::sync::Notify;
 /// `timeout / QUIET_SWEEPS`).
 pub(crate) const QUIET_SWEEPS: u8 = 4;
 
+/// [`Activity::flags`]: finish the request in progress, then close.
+const FINISH: u8 = 1;
+/// [`Activity::flags`]: close now.
+const CLOSE: u8 = 2;
+
 /// One connection's counters, shared by its service (which counts) and the
-/// sweep (which reads them).
+/// sweep (which reads them), and what the server asks of the connection.
 #[derive(Debug, Default)]
 pub(crate) struct Activity {
     started: AtomicU32,
     finished: AtomicU32,
-    expired: AtomicBool,
+    /// [`FINISH`] and [`CLOSE`]: one byte read at every poll of the connection.
+    flags: AtomicU8,
 }
 
 impl Activity {
+    #[cfg(test)]
+    fn expired(&self) -> bool {
+        self.flags.load(Ordering::SeqCst) & CLOSE != 0
+    }
+
     fn snapshot(&self) -> (u32, u32) {
         (
             self.started.load(Ordering::Relaxed),
@@ -60,6 +71,16 @@ struct Slot {
     quiet: u8,
 }
 
+impl Slot {
+    /// Sets `flag` for the connection and wakes it to act on it.
+    fn raise(&self, flag: u8) {
+        self.activity.flags.fetch_or(flag, Ordering::SeqCst);
+        if let Some(waker) = &self.waker {
+            waker.wake_by_ref();
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Slots {
     slots: Vec<Option<Slot>>,
@@ -71,8 +92,6 @@ struct Slots {
 #[derive(Debug, Default)]
 pub(crate) struct Connections {
     slots: Mutex<Slots>,
-    shutting_down: AtomicBool,
-    closing: AtomicBool,
     drained: Notify,
 }
 
@@ -134,10 +153,7 @@ impl Connections {
             }
             slot.quiet = slot.quiet.saturating_add(1);
             if slot.quiet == QUIET_SWEEPS {
-                slot.activity.expired.store(true, Ordering::SeqCst);
-                if let Some(waker) = &slot.waker {
-                    waker.wake_by_ref();
-                }
+                slot.raise(CLOSE);
                 expired += 1;
             }
         }
@@ -147,27 +163,21 @@ impl Connections {
         }
     }
 
-    /// Asks every connection to finish its request in progress and close.
+    /// Asks every open connection to finish its request in progress and
+    /// close (call it once no more connections are accepted).
     pub(crate) fn shut_down(&self) {
-        self.shutting_down.store(true, Ordering::SeqCst);
-        self.wake_all();
+        self.raise_all(FINISH);
     }
 
-    /// Makes every connection close at once, request in progress or not.
+    /// Makes every open connection close at once, request in progress or not.
     pub(crate) fn close_all(&self) {
-        self.closing.store(true, Ordering::SeqCst);
-        self.wake_all();
+        self.raise_all(CLOSE);
     }
 
-    fn wake_all(&self) {
+    fn raise_all(&self, flag: u8) {
         let slots = self.lock();
-        for waker in slots
-            .slots
-            .iter()
-            .flatten()
-            .filter_map(|slot| slot.waker.as_ref())
-        {
-            waker.wake_by_ref();
+        for slot in slots.slots.iter().flatten() {
+            slot.raise(flag);
         }
     }
 
@@ -210,6 +220,7 @@ impl Ticket {
         self.activity.clone()
     }
 
+    #[inline]
     fn check(&mut self, cx: &Context<'_>) -> Watch {
         let current = self
             .registered
@@ -224,9 +235,10 @@ impl Ticket {
         }
         // The flags are read after the waker is stored: a flag raised later
         // finds this waker in the slot and wakes the connection again.
-        if self.connections.closing.load(Ordering::SeqCst) || self.activity.expired.load(Ordering::SeqCst) {
+        let flags = self.activity.flags.load(Ordering::SeqCst);
+        if flags & CLOSE != 0 {
             Watch::Close
-        } else if self.connections.shutting_down.load(Ordering::SeqCst) {
+        } else if flags & FINISH != 0 {
             Watch::Finish
         } else {
             Watch::Run
@@ -402,9 +414,9 @@ mod tests {
         let ticket = connections.open();
         // The first sweep only records the counters.
         sweeps(&connections, 1 + usize::from(QUIET_SWEEPS) - 1);
-        assert!(!ticket.activity.expired.load(Ordering::SeqCst));
+        assert!(!ticket.activity.expired());
         sweeps(&connections, 1);
-        assert!(ticket.activity.expired.load(Ordering::SeqCst));
+        assert!(ticket.activity.expired());
     }
 
     #[test]
@@ -413,12 +425,12 @@ mod tests {
         let ticket = connections.open();
         ticket.activity.started.fetch_add(1, Ordering::Relaxed);
         sweeps(&connections, 20);
-        assert!(!ticket.activity.expired.load(Ordering::SeqCst));
+        assert!(!ticket.activity.expired());
         ticket.activity.finished.fetch_add(1, Ordering::Relaxed);
         sweeps(&connections, usize::from(QUIET_SWEEPS));
-        assert!(!ticket.activity.expired.load(Ordering::SeqCst));
+        assert!(!ticket.activity.expired());
         sweeps(&connections, 1);
-        assert!(ticket.activity.expired.load(Ordering::SeqCst));
+        assert!(ticket.activity.expired());
     }
 
     #[tokio::test]

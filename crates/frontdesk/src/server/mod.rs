@@ -275,13 +275,17 @@ async fn serve_connection<H, B>(
             ended.map(|r| r.map_err(crate::body::BoxError::from))
         }
         Protocol::Http2 => {
-            let connection = protocols.http2.serve_connection(io, service);
-            let ended = ticket.watch(connection, |c| c.graceful_shutdown()).await;
+            // Boxed, like the rare case below: a task is as large as its
+            // largest state, and HTTP/1 connections should not pay for
+            // HTTP/2's.
+            let connection = Box::pin(protocols.http2.serve_connection(io, service));
+            let ended = ticket
+                .watch(connection, |c| c.get_mut().as_mut().graceful_shutdown())
+                .await;
             ended.map(|r| r.map_err(crate::body::BoxError::from))
         }
         Protocol::Undecided => {
             let connection = protocols.auto.serve_connection_with_upgrades(io, service);
-            // Boxed: rare, and hyper-util's connection is large.
             let connection: Pin<Box<_>> = Box::pin(connection);
             ticket
                 .watch(connection, |c| c.get_mut().as_mut().graceful_shutdown())
@@ -323,6 +327,22 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every connection's task is as large as the largest state of
+    /// `serve_connection`; HTTP/2's connection is boxed so that HTTP/1
+    /// connections (nearly all of them) do not carry its size.
+    #[tokio::test]
+    async fn a_connection_task_stays_small() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (stream, peer) = listener.accept().await.unwrap();
+        let app = HyperApp(App::new().build().unwrap());
+        let connections = Arc::new(Connections::default());
+        let task = serve_connection(stream, peer, app, Arc::new(Protocols::new()), connections.open());
+        let size = std::mem::size_of_val(&task);
+        assert!(size < 2500, "a connection task takes {size} bytes");
+        drop(client);
+    }
 
     #[test]
     fn the_first_bytes_tell_the_protocol() {
