@@ -343,12 +343,12 @@ impl RouteTable {
             });
             Target::Layered(apply_layers(inner, &route.layers))
         };
-        let (timeout, status) = (runtime.limits.timeout, runtime.status);
+        let (limits, status) = (runtime.limits, runtime.status);
         entry.methods.push((
             route.method.clone(),
             Endpoint {
                 runtime,
-                timeout,
+                limits,
                 status,
                 target,
             },
@@ -386,9 +386,10 @@ struct PathEntry {
 
 struct Endpoint {
     runtime: Arc<RouteRuntime>,
-    // Copies of the runtime's, read by every dispatch: the runtime's own
-    // cache line is written by the reference count of every request.
-    timeout: Option<std::time::Duration>,
+    // Copies of the runtime's, read by every request: the runtime's own
+    // cache line is written by the reference count of every request that
+    // holds it.
+    limits: Limits,
     status: Option<StatusCode>,
     target: Target,
 }
@@ -451,7 +452,8 @@ impl Service<http::Request<Body>> for HandlerService {
                 Ok(HttpError::internal("layered route lost its context").into_response())
             });
         };
-        let ctx = RequestContext::new(parts, call.params, call.runtime);
+        let limits = call.runtime.limits;
+        let ctx = RequestContext::new(parts, call.params, limits, RouteRef::Route(call.runtime));
         let future = self.handler.call(ctx, body);
         Box::pin(async move { Ok(future.await) })
     }
@@ -460,25 +462,29 @@ impl Service<http::Request<Body>> for HandlerService {
 impl AppService {
     /// Answers one request. Every error is a response: the service never fails.
     pub async fn handle(&self, request: http::Request<Body>) -> Response {
-        self.dispatch(request).await
+        self.dispatch(request, None).await
     }
 
-    fn dispatch(&self, request: http::Request<Body>) -> Dispatch {
+    /// Routes `request` and starts its handler. `connection` is the serving
+    /// connection's own handle on this app, when there is one (see
+    /// [`RouteRef`]).
+    fn dispatch(&self, request: http::Request<Body>, connection: Option<&Arc<AppService>>) -> Dispatch {
         let inner = &self.inner;
         let path = request.uri().path();
         let matched = match inner.matcher.at(path) {
             Ok(m) => m,
             Err(_) => return Dispatch::ready(self.not_found(&request)),
         };
-        let entry = &inner.paths[*matched.value];
+        let path_index = *matched.value;
+        let entry = &inner.paths[path_index];
         let method = request.method();
         let is_head = method == Method::HEAD;
-        let endpoint = entry.methods.iter().find(|(m, _)| m == method).or_else(|| {
+        let endpoint = entry.methods.iter().position(|(m, _)| m == method).or_else(|| {
             is_head
-                .then(|| entry.methods.iter().find(|(m, _)| m == Method::GET))
+                .then(|| entry.methods.iter().position(|(m, _)| m == Method::GET))
                 .flatten()
         });
-        let Some((_, endpoint)) = endpoint else {
+        let Some((method_index, (_, endpoint))) = endpoint.map(|i| (i, &entry.methods[i])) else {
             return Dispatch::ready(method_not_allowed(entry));
         };
         let params: Vec<(Arc<str>, String)> = if entry.param_names.is_empty() {
@@ -501,12 +507,10 @@ impl AppService {
                 })
                 .collect()
         };
-        // The dispatch keeps copies of what it needs of the route; the route's
-        // `Arc`, shared by every request of every connection, is cloned once,
-        // for the handler.
+        // The dispatch keeps copies of what it needs of the route.
         let runtime = &endpoint.runtime;
         let finishing = Finishing {
-            timeout: endpoint.timeout,
+            timeout: endpoint.limits.timeout,
             status: endpoint.status,
             is_head,
         };
@@ -518,7 +522,11 @@ impl AppService {
         };
         let future: BoxFuture<Response> = match &endpoint.target {
             Target::Direct(handler) => {
-                let ctx = RequestContext::new(parts, params, runtime.clone());
+                let route = match connection {
+                    Some(app) => RouteRef::Connection(app.clone(), path_index, method_index),
+                    None => RouteRef::Route(runtime.clone()),
+                };
+                let ctx = RequestContext::new(parts, params, endpoint.limits, route);
                 handler.call(ctx, body)
             }
             Target::Layered(service) => {
@@ -707,17 +715,45 @@ where
     fn call(&mut self, request: http::Request<B>) -> AppFuture {
         let request = request.map(Body::new);
         AppFuture {
-            inner: self.dispatch(request),
+            inner: self.dispatch(request, None),
         }
     }
 }
 
-/// The app as hyper's own service, for [`serve_with`](crate::serve_with):
-/// hyper calls it by reference, so a request costs no clone of the app (an
-/// `Arc` every connection shares) and no readiness check (the app is always
-/// ready).
-#[derive(Clone)]
-pub(crate) struct HyperApp(pub(crate) AppService);
+/// How a request's extractors reach its route's settings and the app's state.
+///
+/// The route's own `Arc` is shared by every request of every connection: a
+/// clone per request writes its reference count, a cache line that then moves
+/// between the cores serving those requests. A connection served by
+/// [`serve_with`](crate::serve_with) has its own handle on the app instead,
+/// whose count only that connection's requests write.
+pub(crate) enum RouteRef {
+    /// The route's own handle.
+    Route(Arc<RouteRuntime>),
+    /// The connection's handle on the app, and where the route is in it.
+    Connection(Arc<AppService>, usize, usize),
+}
+
+impl RouteRef {
+    pub(crate) fn get(&self) -> &RouteRuntime {
+        match self {
+            RouteRef::Route(runtime) => runtime,
+            RouteRef::Connection(app, path, method) => &app.inner.paths[*path].methods[*method].1.runtime,
+        }
+    }
+}
+
+/// The app as hyper's own service, one per connection, for
+/// [`serve_with`](crate::serve_with): hyper calls it by reference, so a request
+/// costs no clone of the app and no readiness check (the app is always ready),
+/// and its requests reach their routes through this connection's own handle.
+pub(crate) struct HyperApp(Arc<AppService>);
+
+impl HyperApp {
+    pub(crate) fn new(app: AppService) -> Self {
+        HyperApp(Arc::new(app))
+    }
+}
 
 impl hyper::service::Service<http::Request<hyper::body::Incoming>> for HyperApp {
     type Response = Response;
@@ -726,7 +762,7 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for HyperApp 
 
     fn call(&self, request: http::Request<hyper::body::Incoming>) -> AppFuture {
         AppFuture {
-            inner: self.0.dispatch(request.map(Body::incoming)),
+            inner: self.0.dispatch(request.map(Body::incoming), Some(&self.0)),
         }
     }
 }

@@ -1,27 +1,39 @@
 //! `bench-driver`: runs the same load against the frontdesk, raw hyper and axum
-//! servers of this package, alternately, and prints medians and ratios.
+//! servers of this package, side by side, and prints medians and ratios.
 //!
 //! It builds nothing: it starts `bench-server`, `bench-hyper` and `bench-axum`
 //! from its own directory (`target/release`), each as a child process on a free
-//! `127.0.0.1` port, waits for `GET /hello`, checks the contract once, then for
-//! every round, scenario and server (the order rotates each round) starts a
-//! fresh server, loads it, reads its CPU time (`/proc/<pid>/stat`) and peak RSS
-//! (`VmHWM`), and kills it by PID. All traffic goes to 127.0.0.1.
+//! `127.0.0.1` port, waits for `GET /hello` and checks the contract once. Then,
+//! round after round:
+//!
+//! - **hello, chat** (steady throughput): all servers are started fresh and run
+//!   at once; they are loaded in turn, one short slice each (`--slice`, order
+//!   rotated every cycle), for `--cycles` cycles, so that a change in the
+//!   machine's load hits all of them alike. CPU comes from
+//!   `/proc/<pid>/task/*/schedstat` (nanoseconds). A round's slices are pooled;
+//!   the ratio of each round is printed and their median is the headline.
+//! - **slow, stream, sse-open** (bursts and streams): every server in turn
+//!   (the order rotates each round) is started fresh, loaded, measured
+//!   (`/proc/<pid>/stat`, `VmHWM`) and killed.
+//!
+//! Every server is killed by PID. All traffic goes to 127.0.0.1.
 //!
 //! ```text
 //! bench-driver [--quick] [--rounds N] [--duration S] [--warmup S]
 //!              [--scenarios hello,chat,slow,stream,sse-open] [--servers frontdesk,hyper,axum]
-//!              [--connections N] [--stream-connections N] [--concurrency N]
-//!              [--connect-parallelism N] [--delay-ms MS] [--token-ms MS]
-//!              [--open-token-ms MS] [--driver-threads N] [--bin-dir DIR]
+//!              [--cycles N] [--slice S] [--connections N] [--stream-connections N]
+//!              [--concurrency N] [--connect-parallelism N] [--delay-ms MS] [--token-ms MS]
+//!              [--open-token-ms MS] [--driver-threads N] [--server-cpus LIST]
+//!              [--bin-dir DIR] [--baseline DIR]
 //! ```
 //!
 //! The driver runs on `--driver-threads` tokio workers (default 1), so on a
-//! small machine it leaves the server at least one core.
+//! small machine it leaves the server at least one core. `--server-cpus`
+//! pins the servers with `taskset -c`. `--baseline DIR` adds `frontdesk-base`,
+//! the `bench-server` of another build, to compare two versions of frontdesk.
 //!
 //! Environment: `BENCH_ROUNDS`, `BENCH_DURATION`, `BENCH_SCENARIOS`,
-//! `BENCH_SERVERS` (flags win). `--quick` (2 rounds of 2 s runs) finishes in
-//! under two minutes.
+//! `BENCH_SERVERS` (flags win). `--quick` finishes in about two minutes.
 
 mod client;
 mod procs;
@@ -98,6 +110,8 @@ struct Config {
     driver_threads: usize,
     /// CPUs the servers are pinned to (`taskset -c`), if any.
     server_cpus: Option<String>,
+    /// Where `frontdesk-base`'s `bench-server` is.
+    baseline: Option<PathBuf>,
     /// hello and chat: cycles of slices, and the length of one slice.
     cycles: usize,
     slice: Duration,
@@ -129,6 +143,7 @@ impl Config {
             pause: Duration::from_millis(500),
             driver_threads: 1,
             server_cpus: None,
+            baseline: None,
             cycles: 30,
             slice: Duration::from_millis(300),
         }
@@ -171,6 +186,7 @@ impl Config {
             "bin-dir" => self.bin_dir = PathBuf::from(value),
             "cycles" => self.cycles = number(value)?.max(1) as usize,
             "slice" => self.slice = seconds(value)?.max(Duration::from_millis(10)),
+            "baseline" => self.baseline = Some(PathBuf::from(value)),
             "server-cpus" => self.server_cpus = Some(value.to_owned()).filter(|v| !v.is_empty()),
             "scenarios" => {
                 self.scenarios = value
@@ -235,11 +251,17 @@ impl Config {
 
 const USAGE: &str = "usage: bench-driver [--quick] [--rounds N] [--duration S] [--warmup S]
        [--scenarios hello,chat,slow,stream,sse-open] [--servers frontdesk,hyper,axum]
-       [--connections N] [--stream-connections N] [--concurrency N] [--connect-parallelism N]
-       [--delay-ms MS] [--token-ms MS] [--open-token-ms MS] [--driver-threads N] [--bin-dir DIR]
+       [--cycles N] [--slice S] [--connections N] [--stream-connections N] [--concurrency N]
+       [--connect-parallelism N] [--delay-ms MS] [--token-ms MS] [--open-token-ms MS]
+       [--driver-threads N] [--server-cpus LIST] [--bin-dir DIR] [--baseline DIR]
 
+hello and chat: in each round, every server runs at once and they are loaded in turn,
+--cycles (30) cycles of one --slice (0.3 s) per server. The other scenarios: one fresh
+server per run, --duration long. --server-cpus pins the servers (taskset -c LIST).
 servers: frontdesk, hyper, axum (default); diagnostics: frontdesk-h1, frontdesk-auto,
-frontdesk-auto-timer (frontdesk's app on a bare hyper http1 / auto / auto+timer loop). --quick: 2 rounds of 2 s runs, under two minutes.";
+frontdesk-auto-timer (frontdesk's app on a bare hyper http1 / auto / auto+timer loop),
+frontdesk-base (the bench-server in --baseline DIR: another build, side by side).
+--quick: 2 rounds of short runs, about two minutes.";
 
 /// The soft `RLIMIT_NOFILE`, read from `/proc/self/limits`.
 fn open_files_limit() -> Option<u64> {
@@ -261,7 +283,7 @@ async fn ask(conn: &mut Conn, request: Prepared) -> Result<(u16, serde_json::Val
 async fn check_contract(config: &Config, server: Server, ticks: f64) -> Result<(), String> {
     let mut process = ServerProcess::start(
         server,
-        &config.bin_dir,
+        config.bin_dir(server)?,
         config.server_cpus.as_deref(),
         50,
         1,
@@ -373,7 +395,7 @@ async fn run_once(
     };
     let mut process = ServerProcess::start(
         server,
-        &config.bin_dir,
+        config.bin_dir(server)?,
         config.server_cpus.as_deref(),
         config.delay_ms,
         token_ms,
@@ -452,6 +474,19 @@ async fn run_once(
     Ok(measurement)
 }
 
+impl Config {
+    /// The directory `server`'s binary is started from.
+    fn bin_dir(&self, server: Server) -> Result<&std::path::Path, String> {
+        match server {
+            Server::FrontdeskBase => self
+                .baseline
+                .as_deref()
+                .ok_or_else(|| "frontdesk-base needs --baseline DIR".to_owned()),
+            _ => Ok(&self.bin_dir),
+        }
+    }
+}
+
 /// hello or chat on every server at once, in alternating slices (see
 /// [`sliced`]); per server, one measurement per cycle.
 async fn run_sliced(config: &Config, scenario: Scenario, ticks: f64) -> Result<PerServer, String> {
@@ -466,7 +501,7 @@ async fn run_sliced(config: &Config, scenario: Scenario, ticks: f64) -> Result<P
     for server in &config.servers {
         let mut process = ServerProcess::start(
             *server,
-            &config.bin_dir,
+            config.bin_dir(*server)?,
             config.server_cpus.as_deref(),
             config.delay_ms,
             config.token_ms,
@@ -672,7 +707,7 @@ fn print_table(config: &Config, scenario: Scenario, runs: &PerServer) {
     }
     let find = |s: Server| medians.iter().find(|(server, _)| *server == s).map(|(_, v)| v);
     if let Some(fd) = find(Server::Frontdesk) {
-        for peer in [Server::Hyper, Server::Axum] {
+        for peer in [Server::Hyper, Server::Axum, Server::FrontdeskBase] {
             let Some(other) = find(peer) else { continue };
             let cells: Vec<String> = fd
                 .iter()
@@ -716,7 +751,7 @@ fn print_table(config: &Config, scenario: Scenario, runs: &PerServer) {
     let runs_of = |s: Server| runs.iter().find(|(server, _)| *server == s).map(|(_, runs)| runs);
     if let Some(fd) = runs_of(Server::Frontdesk) {
         let column = &columns[columns.len() - 2];
-        for peer in [Server::Hyper, Server::Axum] {
+        for peer in [Server::Hyper, Server::Axum, Server::FrontdeskBase] {
             let Some(other) = runs_of(peer) else { continue };
             let ratios: Vec<f64> = fd
                 .iter()

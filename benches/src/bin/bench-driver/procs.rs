@@ -55,18 +55,22 @@ pub(crate) enum Server {
     FrontdeskAuto,
     /// Diagnostic: as `FrontdeskAuto` plus the header-read timeout.
     FrontdeskAutoTimer,
+    /// Another build of `bench-server`, from `--baseline DIR`: compares two
+    /// versions of frontdesk side by side.
+    FrontdeskBase,
 }
 
 impl Server {
     /// The default line-up.
     pub(crate) const ALL: [Server; 3] = [Server::Frontdesk, Server::Hyper, Server::Axum];
-    const KNOWN: [Server; 6] = [
+    const KNOWN: [Server; 7] = [
         Server::Frontdesk,
         Server::Hyper,
         Server::Axum,
         Server::FrontdeskH1,
         Server::FrontdeskAuto,
         Server::FrontdeskAutoTimer,
+        Server::FrontdeskBase,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -77,6 +81,7 @@ impl Server {
             Server::FrontdeskH1 => "frontdesk-h1",
             Server::FrontdeskAuto => "frontdesk-auto",
             Server::FrontdeskAutoTimer => "frontdesk-auto-timer",
+            Server::FrontdeskBase => "frontdesk-base",
         }
     }
 
@@ -91,9 +96,11 @@ impl Server {
 
     pub(crate) fn binary(self) -> &'static str {
         match self {
-            Server::Frontdesk | Server::FrontdeskH1 | Server::FrontdeskAuto | Server::FrontdeskAutoTimer => {
-                "bench-server"
-            }
+            Server::Frontdesk
+            | Server::FrontdeskH1
+            | Server::FrontdeskAuto
+            | Server::FrontdeskAutoTimer
+            | Server::FrontdeskBase => "bench-server",
             Server::Hyper => "bench-hyper",
             Server::Axum => "bench-axum",
         }

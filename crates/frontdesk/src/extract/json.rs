@@ -51,7 +51,7 @@ where
     async fn from_request(ctx: &mut RequestContext, body: Body) -> Result<Self, Rejection> {
         let is_json = json_content_type(ctx.headers().get(CONTENT_TYPE));
         let bytes = read_body(ctx, body).await?;
-        if !is_json && ctx.route().limits.strict_content_type {
+        if !is_json && ctx.limits().strict_content_type {
             if bytes.is_empty() {
                 return Err(missing_body().into());
             }
@@ -60,7 +60,7 @@ where
                 ValidationError::model_attributes_type(Loc::new(Source::Body), Value::String(text)).into(),
             );
         }
-        parse_json::<T>(&bytes, ctx.route().limits.coercion)
+        parse_json::<T>(&bytes, ctx.limits().coercion)
             .map(Json)
             .map_err(Rejection::Invalid)
     }
@@ -76,6 +76,10 @@ fn missing_body() -> ValidationError {
 
 /// `application/json`, `application/json; charset=utf-8` and any `+json` type.
 pub(crate) fn json_content_type(value: Option<&HeaderValue>) -> bool {
+    // What nearly every client sends, compared as is.
+    if value.is_some_and(|v| v.as_bytes() == b"application/json") {
+        return true;
+    }
     let Some(value) = value.and_then(|v| v.to_str().ok()) else {
         return false;
     };

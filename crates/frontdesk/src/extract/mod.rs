@@ -19,10 +19,11 @@ use std::sync::Arc;
 use http::request::Parts;
 use http::{HeaderMap, Method, Uri};
 
+use crate::app::RouteRef;
 use crate::body::Body;
 use crate::error::Rejection;
+use crate::limits::Limits;
 use crate::openapi::OperationDoc;
-use crate::router::RouteRuntime;
 
 pub(crate) mod form;
 pub(crate) mod header;
@@ -39,12 +40,24 @@ pub(crate) mod state;
 pub struct RequestContext {
     parts: Parts,
     params: Vec<(Arc<str>, String)>,
-    route: Arc<RouteRuntime>,
+    /// The route's limits, copied: extractors read them on every request.
+    limits: Limits,
+    route: RouteRef,
 }
 
 impl RequestContext {
-    pub(crate) fn new(parts: Parts, params: Vec<(Arc<str>, String)>, route: Arc<RouteRuntime>) -> Self {
-        RequestContext { parts, params, route }
+    pub(crate) fn new(
+        parts: Parts,
+        params: Vec<(Arc<str>, String)>,
+        limits: Limits,
+        route: RouteRef,
+    ) -> Self {
+        RequestContext {
+            parts,
+            params,
+            limits,
+            route,
+        }
     }
 
     /// The request head (method, URI, version, headers, extensions).
@@ -80,21 +93,21 @@ impl RequestContext {
 
     /// The path template of the matched route (e.g. `/items/{id}`).
     pub fn route_path(&self) -> &str {
-        &self.route.path
+        &self.route.get().path
     }
 
     /// A state value given to the app with `.state(value)`.
     pub fn state<T: Any + Send + Sync>(&self) -> Option<&T> {
-        self.route.shared.states.get::<T>()
+        self.route.get().shared.states.get::<T>()
     }
 
     /// The body size limit that applies to this route, in bytes.
     pub fn body_limit(&self) -> usize {
-        self.route.limits.body_limit
+        self.limits.body_limit
     }
 
-    pub(crate) fn route(&self) -> &RouteRuntime {
-        &self.route
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Runs another extractor: how one dependency uses others.
@@ -131,7 +144,7 @@ impl std::fmt::Debug for RequestContext {
         f.debug_struct("RequestContext")
             .field("method", &self.parts.method)
             .field("uri", &self.parts.uri)
-            .field("route", &self.route.path)
+            .field("route", &self.route.get().path)
             .finish()
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! Each connection is one slot in [`Connections`]. Per request the only work
 //! is two relaxed counter increments (request started, response finished) in
-//! [`Counted`]; per poll of a connection, two atomic loads in [`Ticket::guard`].
-//! Everything else happens elsewhere:
+//! [`Counted`]; per poll of a connection, one atomic load of its flags in
+//! [`Ticket::watch`]. Everything else happens elsewhere:
 //!
 //! - **Idle and slow-header timeout.** [`Connections::sweep`] runs every quarter
 //!   of the timeout over all slots. A connection with no request in progress
@@ -12,10 +12,10 @@
 //!   the timeout to send a request's headers, counted from the connection's
 //!   opening or the end of its last response, and no timer is armed per
 //!   request.
-//! - **Graceful shutdown.** [`Connections::shut_down`] raises one flag and wakes
-//!   every connection; each then asks hyper to finish the request in progress
-//!   and close. [`Connections::close_all`] (at the deadline) makes every
-//!   connection drop at its next poll.
+//! - **Graceful shutdown.** [`Connections::shut_down`] raises a flag on every
+//!   connection and wakes it; each then asks hyper to finish the request in
+//!   progress and close. [`Connections::close_all`] (at the deadline) makes
+//!   every connection drop at its next poll.
 //! - **Draining.** A slot is freed when its connection's task ends;
 //!   [`Connections::drained`] completes when none is left.
 
@@ -220,18 +220,28 @@ impl Ticket {
         self.activity.clone()
     }
 
+    /// Whether the slot holds this task's waker already.
     #[inline]
-    fn check(&mut self, cx: &Context<'_>) -> Watch {
-        let current = self
-            .registered
+    fn is_registered(&self, cx: &Context<'_>) -> bool {
+        self.registered
             .as_ref()
-            .is_some_and(|waker| waker.will_wake(cx.waker()));
-        if !current {
-            let waker = cx.waker().clone();
-            if let Some(slot) = self.connections.lock().slots[self.index].as_mut() {
-                slot.waker = Some(waker.clone());
-            }
-            self.registered = Some(waker);
+            .is_some_and(|waker| waker.will_wake(cx.waker()))
+    }
+
+    /// Stores this task's waker in the slot (once per connection: a task's
+    /// waker does not change).
+    #[cold]
+    fn register(&mut self, cx: &Context<'_>) {
+        let waker = cx.waker().clone();
+        if let Some(slot) = self.connections.lock().slots[self.index].as_mut() {
+            slot.waker = Some(waker.clone());
+        }
+        self.registered = Some(waker);
+    }
+
+    fn check(&mut self, cx: &Context<'_>) -> Watch {
+        if !self.is_registered(cx) {
+            self.register(cx);
         }
         // The flags are read after the waker is stored: a flag raised later
         // finds this waker in the slot and wakes the connection again.
@@ -260,27 +270,52 @@ impl Ticket {
     /// Drives a hyper connection until it ends. When the server shuts down,
     /// `finish` is called once (hyper's `graceful_shutdown`); when the
     /// connection expires or the shutdown deadline passes, it is dropped.
-    /// `None` when it was dropped.
-    pub(crate) async fn watch<C: Future>(
-        &mut self,
+    /// Completes with `None` when it was dropped.
+    pub(crate) fn watch<C: Future>(&mut self, connection: C, finish: fn(Pin<&mut C>)) -> Watched<'_, C> {
+        Watched {
+            ticket: self,
+            connection,
+            finish,
+            finishing: false,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Ticket::watch`]: per poll, a waker comparison and one
+    /// load of the connection's flags before the connection itself.
+    pub(crate) struct Watched<'a, C> {
+        ticket: &'a mut Ticket,
+        #[pin]
         connection: C,
         finish: fn(Pin<&mut C>),
-    ) -> Option<C::Output> {
-        let mut connection = std::pin::pin!(connection);
-        let mut finishing = false;
-        std::future::poll_fn(|cx| {
-            match self.check(cx) {
-                Watch::Run => {}
-                Watch::Finish if !finishing => {
-                    finishing = true;
-                    finish(connection.as_mut());
-                }
-                Watch::Finish => {}
-                Watch::Close => return Poll::Ready(None),
+        finishing: bool,
+    }
+}
+
+impl<C: Future> Future for Watched<'_, C> {
+    type Output = Option<C::Output>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let ticket = &mut **this.ticket;
+        if !ticket.is_registered(cx) {
+            ticket.register(cx);
+        }
+        // Read after the waker is stored: a flag raised later finds this
+        // waker in the slot and wakes the connection again.
+        let flags = ticket.activity.flags.load(Ordering::SeqCst);
+        if flags != 0 {
+            if flags & CLOSE != 0 {
+                return Poll::Ready(None);
             }
-            connection.as_mut().poll(cx).map(Some)
-        })
-        .await
+            if !*this.finishing {
+                *this.finishing = true;
+                (this.finish)(this.connection.as_mut());
+            }
+        }
+        this.connection.poll(cx).map(Some)
     }
 }
 

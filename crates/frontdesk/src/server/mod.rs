@@ -3,6 +3,14 @@
 //! [`serve`] binds, serves until SIGINT or SIGTERM, then shuts down gracefully:
 //! it stops accepting (new connections are refused), lets in-flight requests and
 //! open streams finish up to a deadline, and closes what is left.
+//!
+//! Per connection, the server peeks at the first bytes to choose hyper's
+//! HTTP/1.1 or HTTP/2 connection; nothing is consumed and nothing wraps the
+//! socket. Per request, it adds two counter increments: the header-read
+//! timeout, graceful shutdown and draining are kept by
+//! [`connections`], off the request path. A built
+//! [`AppService`] is called directly, by reference; any other tower service
+//! goes through hyper-util's adapter.
 
 mod connections;
 
@@ -107,8 +115,8 @@ where
     // hyper-util's adapter (a clone and a readiness check per request).
     let any: &dyn std::any::Any = &service;
     if let Some(app) = any.downcast_ref::<AppService>() {
-        let app = HyperApp(app.clone());
-        return run(listener, config, shutdown, move || app.clone()).await;
+        let app = app.clone();
+        return run(listener, config, shutdown, move || HyperApp::new(app.clone())).await;
     }
     run(listener, config, shutdown, move || {
         TowerToHyperService::new(service.clone())
@@ -336,7 +344,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (stream, peer) = listener.accept().await.unwrap();
-        let app = HyperApp(App::new().build().unwrap());
+        let app = HyperApp::new(App::new().build().unwrap());
         let connections = Arc::new(Connections::default());
         let task = serve_connection(stream, peer, app, Arc::new(Protocols::new()), connections.open());
         let size = std::mem::size_of_val(&task);
