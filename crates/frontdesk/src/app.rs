@@ -609,7 +609,10 @@ pin_project_lite::pin_project! {
         Running {
             #[pin]
             handler: CatchPanic<BoxFuture<Response>>,
-            timer: Option<Pin<Box<tokio::time::Sleep>>>,
+            // Inline: hyper keeps one connection's in-flight future in one
+            // allocation, reused from request to request.
+            #[pin]
+            timer: Option<tokio::time::Sleep>,
             finishing: Finishing,
             // For the log line when the handler times out.
             uri: Option<http::Uri>,
@@ -651,8 +654,14 @@ impl Future for Dispatch {
                 // The clock starts at the handler's first wait: its first poll
                 // runs right after routing, and reading the clock only here
                 // keeps it off the path of handlers that answer at once.
-                let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-                if timer.as_mut().poll(cx).is_pending() {
+                let mut timer = timer;
+                if timer.is_none() {
+                    timer.set(Some(tokio::time::sleep(limit)));
+                }
+                if timer
+                    .as_pin_mut()
+                    .is_some_and(|sleep| sleep.poll(cx).is_pending())
+                {
                     return Poll::Pending;
                 }
                 let path = uri.as_ref().map_or("", |uri| uri.path());

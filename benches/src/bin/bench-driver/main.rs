@@ -12,7 +12,8 @@
 //!   machine's load hits all of them alike. CPU comes from
 //!   `/proc/<pid>/task/*/schedstat` (nanoseconds). A round's slices are pooled;
 //!   the ratio of each round is printed and their median is the headline.
-//! - **slow, stream, sse-open** (bursts and streams): every server in turn
+//! - **slow, slow-sustained, stream, sse-open** (bursts, 5,000 in flight,
+//!   streams): every server in turn
 //!   (the order rotates each round) is started fresh, loaded, measured
 //!   (`/proc/<pid>/stat`, `VmHWM`) and killed.
 //!
@@ -20,8 +21,9 @@
 //!
 //! ```text
 //! bench-driver [--quick] [--rounds N] [--duration S] [--warmup S]
-//!              [--scenarios hello,chat,slow,stream,sse-open] [--servers frontdesk,hyper,axum]
-//!              [--cycles N] [--slice S] [--connections N] [--stream-connections N]
+//!              [--scenarios hello,chat,slow,slow-sustained,stream,sse-open]
+//!              [--servers frontdesk,hyper,axum] [--cycles N] [--slice S]
+//!              [--sustained S] [--sustained-warmup S] [--connections N] [--stream-connections N]
 //!              [--concurrency N] [--connect-parallelism N] [--delay-ms MS] [--token-ms MS]
 //!              [--open-token-ms MS] [--driver-threads N] [--server-cpus LIST]
 //!              [--bin-dir DIR] [--baseline DIR]
@@ -46,7 +48,7 @@ use std::time::{Duration, Instant};
 
 use client::{Conn, Prepared};
 use procs::{Server, ServerProcess};
-use scenarios::{burst, closed_loop, pooled, sliced, Measurement, STREAM_EVENTS};
+use scenarios::{burst, closed_loop, pooled, sliced, sustained, Measurement, STREAM_EVENTS};
 use stats::median;
 
 /// What is measured.
@@ -55,6 +57,7 @@ enum Scenario {
     Hello,
     Chat,
     Slow,
+    SlowSustained,
     Stream,
     SseOpen,
 }
@@ -67,10 +70,11 @@ impl Scenario {
         matches!(self, Scenario::Hello | Scenario::Chat)
     }
 
-    const ALL: [Scenario; 5] = [
+    const ALL: [Scenario; 6] = [
         Scenario::Hello,
         Scenario::Chat,
         Scenario::Slow,
+        Scenario::SlowSustained,
         Scenario::Stream,
         Scenario::SseOpen,
     ];
@@ -80,6 +84,7 @@ impl Scenario {
             Scenario::Hello => "hello",
             Scenario::Chat => "chat",
             Scenario::Slow => "slow",
+            Scenario::SlowSustained => "slow-sustained",
             Scenario::Stream => "stream",
             Scenario::SseOpen => "sse-open",
         }
@@ -112,6 +117,9 @@ struct Config {
     server_cpus: Option<String>,
     /// Where `frontdesk-base`'s `bench-server` is.
     baseline: Option<PathBuf>,
+    /// slow-sustained: the unrecorded start and the recorded window.
+    sustained_warmup: Duration,
+    sustained: Duration,
     /// hello and chat: cycles of slices, and the length of one slice.
     cycles: usize,
     slice: Duration,
@@ -144,6 +152,8 @@ impl Config {
             driver_threads: 1,
             server_cpus: None,
             baseline: None,
+            sustained_warmup: Duration::from_secs(3),
+            sustained: Duration::from_secs(6),
             cycles: 30,
             slice: Duration::from_millis(300),
         }
@@ -156,6 +166,7 @@ impl Config {
         self.open_token_ms = 150;
         self.pause = Duration::from_millis(200);
         self.cycles = 8;
+        self.sustained = Duration::from_secs(3);
         self.slice = Duration::from_millis(250);
     }
 
@@ -184,6 +195,8 @@ impl Config {
             "open-token-ms" => self.open_token_ms = number(value)?,
             "driver-threads" => self.driver_threads = number(value)?.max(1) as usize,
             "bin-dir" => self.bin_dir = PathBuf::from(value),
+            "sustained" => self.sustained = seconds(value)?,
+            "sustained-warmup" => self.sustained_warmup = seconds(value)?,
             "cycles" => self.cycles = number(value)?.max(1) as usize,
             "slice" => self.slice = seconds(value)?.max(Duration::from_millis(10)),
             "baseline" => self.baseline = Some(PathBuf::from(value)),
@@ -250,8 +263,8 @@ impl Config {
 }
 
 const USAGE: &str = "usage: bench-driver [--quick] [--rounds N] [--duration S] [--warmup S]
-       [--scenarios hello,chat,slow,stream,sse-open] [--servers frontdesk,hyper,axum]
-       [--cycles N] [--slice S] [--connections N] [--stream-connections N] [--concurrency N]
+       [--scenarios hello,chat,slow,slow-sustained,stream,sse-open] [--servers frontdesk,hyper,axum]
+       [--cycles N] [--slice S] [--sustained S] [--sustained-warmup S] [--connections N] [--stream-connections N] [--concurrency N]
        [--connect-parallelism N] [--delay-ms MS] [--token-ms MS] [--open-token-ms MS]
        [--driver-threads N] [--server-cpus LIST] [--bin-dir DIR] [--baseline DIR]
 
@@ -456,6 +469,18 @@ async fn run_once(
             )
             .await
         }
+        Scenario::SlowSustained => {
+            let request = Prepared::post_json("/chat/slow", &chat_body);
+            sustained(
+                &process,
+                request,
+                config.concurrency,
+                config.connect_parallelism,
+                config.sustained_warmup,
+                config.sustained,
+            )
+            .await
+        }
         Scenario::SseOpen => {
             let request = Prepared::post_json("/chat/stream", &chat_body);
             let limit = limit(config.open_token_ms * STREAM_EVENTS as u64);
@@ -581,6 +606,14 @@ fn columns(scenario: Scenario) -> Vec<Column> {
             col("p99 ms", |m| m.latency.clone().quantile_ms(0.99), 1, true),
             col("max ms", |m| m.latency.clone().quantile_ms(1.0), 1, true),
         ],
+        Scenario::SlowSustained => vec![
+            col("req/s", |m| m.per_second(), 0, true),
+            col("in flight min", |m| m.min_in_flight as f64, 0, false),
+            col("in flight max", |m| m.max_in_flight as f64, 0, false),
+            col("p50 ms", |m| m.latency.clone().quantile_ms(0.5), 1, true),
+            col("p99 ms", |m| m.latency.clone().quantile_ms(0.99), 1, true),
+            col("max ms", |m| m.latency.clone().quantile_ms(1.0), 1, true),
+        ],
         Scenario::Stream => vec![
             col("streams/s", |m| m.per_second(), 0, true),
             col(
@@ -637,6 +670,15 @@ fn title(config: &Config, scenario: Scenario) -> String {
         Scenario::Slow => format!(
             "POST /chat/slow — {} concurrent requests, DELAY_MS={} (connections opened first, then all requests released at once)",
             config.concurrency, config.delay_ms
+        ),
+        Scenario::SlowSustained => format!(
+            "POST /chat/slow — {} connections, each sending again as soon as answered ({} in flight all the time), DELAY_MS={}; \
+             released at once, the first {} s (the synchronized first wave) not recorded, then {} s recorded",
+            config.concurrency,
+            config.concurrency,
+            config.delay_ms,
+            config.sustained_warmup.as_secs_f64(),
+            config.sustained.as_secs_f64()
         ),
         Scenario::Stream => format!(
             "POST /chat/stream — {} connections, TOKEN_MS={} ({} events), {runs}",
@@ -730,6 +772,7 @@ fn print_table(config: &Config, scenario: Scenario, runs: &PerServer) {
         Scenario::Hello | Scenario::Chat => 0,
         Scenario::Stream => 2,
         Scenario::Slow | Scenario::SseOpen => 3,
+        Scenario::SlowSustained => 4,
     };
     for index in [key, columns.len() - 2] {
         let column = &columns[index];

@@ -38,6 +38,9 @@ pub(crate) struct Measurement {
     pub(crate) all_open_at_once: Option<bool>,
     /// Bursts: how long opening the connections took.
     pub(crate) connect_seconds: f64,
+    /// Sustained runs: the fewest requests in flight at a 10 ms sample
+    /// during the window.
+    pub(crate) min_in_flight: usize,
 }
 
 impl Measurement {
@@ -416,5 +419,121 @@ pub(crate) fn pooled(slices: &[Measurement]) -> Measurement {
         total.cpu_seconds += m.cpu_seconds;
         total.latency.extend(m.latency.clone());
     }
+    total
+}
+
+/// Opens `n` connections, at most `parallelism` connects at a time (each
+/// tried three times).
+async fn open_all(addr: std::net::SocketAddr, n: usize, parallelism: usize) -> (Vec<Conn>, u64) {
+    let gate = Arc::new(Semaphore::new(parallelism.max(1)));
+    let mut tasks = Vec::with_capacity(n);
+    for _ in 0..n {
+        let gate = gate.clone();
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await;
+            for attempt in 0..3u64 {
+                if let Ok(conn) = Conn::connect(addr).await {
+                    return Some(conn);
+                }
+                tokio::time::sleep(Duration::from_millis(50 * (attempt + 1))).await;
+            }
+            None
+        }));
+    }
+    let mut conns = Vec::with_capacity(n);
+    let mut failed = 0;
+    for task in tasks {
+        match task.await {
+            Ok(Some(conn)) => conns.push(conn),
+            _ => failed += 1,
+        }
+    }
+    (conns, failed)
+}
+
+/// `n` connections (opened first) each sending `request` again as soon as
+/// its answer is in — `n` requests in flight all the time — released at
+/// once. The first `warmup` is not recorded (it holds the synchronized first
+/// wave, which [`burst`] measures); then `duration` is. The in-flight count
+/// is sampled every 10 ms in the window.
+pub(crate) async fn sustained(
+    server: &ServerProcess,
+    request: Prepared,
+    n: usize,
+    parallelism: usize,
+    warmup: Duration,
+    duration: Duration,
+) -> Measurement {
+    let (conns, failed_connects) = open_all(server.addr, n, parallelism).await;
+    let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let end = measure_from + duration;
+    let mut workers = Vec::with_capacity(conns.len());
+    for mut conn in conns {
+        let request = request.clone();
+        let in_flight = in_flight.clone();
+        workers.push(tokio::spawn(async move {
+            let mut result = WorkerResult::default();
+            loop {
+                let t0 = Instant::now();
+                if t0 >= end {
+                    break;
+                }
+                in_flight.fetch_add(1, Ordering::Relaxed);
+                let outcome = exchange(&mut conn, &request, false).await;
+                in_flight.fetch_sub(1, Ordering::Relaxed);
+                let recorded = t0 >= measure_from;
+                match outcome {
+                    Ok(Ok(_)) if recorded => {
+                        result.ok += 1;
+                        result.latency.push(t0.elapsed());
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(())) | Err(_) => {
+                        result.errors += u64::from(recorded);
+                        if outcome.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+            result
+        }));
+    }
+    tokio::time::sleep_until(measure_from.into()).await;
+    let cpu_before = server.sample();
+    let mut min_in_flight = usize::MAX;
+    let mut max_in_flight = 0;
+    while Instant::now() < end {
+        let now = in_flight.load(Ordering::Relaxed);
+        min_in_flight = min_in_flight.min(now);
+        max_in_flight = max_in_flight.max(now);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let cpu_after = server.sample();
+    let mut total = Measurement {
+        seconds: duration.as_secs_f64(),
+        errors: failed_connects,
+        min_in_flight: if min_in_flight == usize::MAX {
+            0
+        } else {
+            min_in_flight
+        },
+        max_in_flight,
+        ..Measurement::default()
+    };
+    for worker in workers {
+        match worker.await {
+            Ok(r) => {
+                total.ok += r.ok;
+                total.errors += r.errors;
+                total.latency.extend(r.latency);
+            }
+            Err(_) => total.errors += 1,
+        }
+    }
+    total.cpu_seconds = cpu_after.cpu_seconds - cpu_before.cpu_seconds;
+    total.peak_rss_kib = server.status_kib("VmHWM");
     total
 }
