@@ -665,8 +665,8 @@ fn title(config: &Config, scenario: Scenario) -> String {
         config.warmup.as_secs_f64()
     );
     match scenario {
-        Scenario::Hello => format!("GET /hello — {} keep-alive connections, {runs}", config.connections),
-        Scenario::Chat => format!("POST /chat (valid ~100-char prompt) — {} connections, {runs}", config.connections),
+        Scenario::Hello => format!("GET /hello — {} keep-alive connections", config.connections),
+        Scenario::Chat => format!("POST /chat (valid ~100-char prompt) — {} keep-alive connections", config.connections),
         Scenario::Slow => format!(
             "POST /chat/slow — {} concurrent requests, DELAY_MS={} (connections opened first, then all requests released at once)",
             config.concurrency, config.delay_ms
