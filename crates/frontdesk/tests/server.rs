@@ -335,3 +335,18 @@ async fn many_connections_open_and_close_without_leaking_slots() {
         began.elapsed()
     );
 }
+
+#[tokio::test]
+async fn the_longest_timeout_is_accepted() {
+    let config = ServeConfig {
+        header_read_timeout: Duration::MAX,
+        shutdown_deadline: Duration::from_secs(5),
+    };
+    let server = common::start_with(app(), config).await;
+    let (mut sender, _closed) = http1_client(server.addr).await;
+    assert_eq!(
+        get(&mut sender, "/hello").await,
+        (StatusCode::OK, "hello".to_owned())
+    );
+    server.stop_within(Duration::from_secs(5)).await;
+}

@@ -139,8 +139,13 @@ where
     let protocols = Arc::new(Protocols::new());
     let connections = Arc::new(Connections::default());
     let sweep_every = (config.header_read_timeout / u32::from(QUIET_SWEEPS)).max(Duration::from_millis(1));
-    let mut sweep = tokio::time::interval_at(tokio::time::Instant::now() + sweep_every, sweep_every);
-    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A timeout too long to schedule (`Duration::MAX`) means no timeout.
+    let mut sweep = tokio::time::Instant::now()
+        .checked_add(sweep_every)
+        .map(|first| tokio::time::interval_at(first, sweep_every));
+    if let Some(sweep) = sweep.as_mut() {
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -158,7 +163,7 @@ where
                 let ticket = connections.open();
                 tokio::spawn(serve_connection(stream, peer, make(), protocols.clone(), ticket));
             }
-            _ = sweep.tick() => connections.sweep(),
+            () = next_sweep(&mut sweep) => connections.sweep(),
             () = &mut shutdown => break,
         }
     }
@@ -177,6 +182,16 @@ where
         connections.drained().await;
     }
     Ok(())
+}
+
+/// The next tick of the sweep; never, without one.
+async fn next_sweep(sweep: &mut Option<tokio::time::Interval>) {
+    match sweep {
+        Some(sweep) => {
+            sweep.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// The connection builders, shared by all connections of one server.
