@@ -683,28 +683,24 @@ struct Finishing {
 
 impl Finishing {
     /// The route's declared status, and the body dropped for a `HEAD` request.
-    fn finish(self, response: Response) -> Response {
-        finish(response, self.status, self.is_head)
-    }
-}
-
-fn finish(mut response: Response, declared: Option<StatusCode>, is_head: bool) -> Response {
-    if let Some(status) = declared {
-        if matches!(response.status(), StatusCode::OK | StatusCode::NO_CONTENT) {
-            *response.status_mut() = status;
+    fn finish(self, mut response: Response) -> Response {
+        if let Some(status) = self.status {
+            if matches!(response.status(), StatusCode::OK | StatusCode::NO_CONTENT) {
+                *response.status_mut() = status;
+            }
         }
-    }
-    if is_head {
-        // Keep the headers (and Content-Length) of the GET answer, drop the body.
-        let size = http_body::Body::size_hint(response.body()).exact();
-        *response.body_mut() = Body::empty();
-        if let Some(size) = size {
-            response
-                .headers_mut()
-                .insert(http::header::CONTENT_LENGTH, HeaderValue::from(size));
+        if self.is_head {
+            // Keep the headers (and Content-Length) of the GET answer, drop the body.
+            let size = http_body::Body::size_hint(response.body()).exact();
+            *response.body_mut() = Body::empty();
+            if let Some(size) = size {
+                response
+                    .headers_mut()
+                    .insert(http::header::CONTENT_LENGTH, HeaderValue::from(size));
+            }
         }
+        response
     }
-    response
 }
 
 impl<B> Service<http::Request<B>> for AppService

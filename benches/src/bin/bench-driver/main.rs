@@ -593,27 +593,33 @@ fn columns(scenario: Scenario) -> Vec<Column> {
         col("req per CPU-s", |m| m.per_cpu_second(), 0, true),
         col("errors", |m| m.errors as f64, 0, false),
     ];
+    let slow_latency = [
+        col("p50 ms", |m| m.latency.clone().quantile_ms(0.5), 1, true),
+        col("p99 ms", |m| m.latency.clone().quantile_ms(0.99), 1, true),
+        col("max ms", |m| m.latency.clone().quantile_ms(1.0), 1, true),
+    ];
     let mut columns = match scenario {
         Scenario::Hello | Scenario::Chat => vec![
             col("req/s", |m| m.per_second(), 0, true),
             col("p50 ms", |m| m.latency.clone().quantile_ms(0.5), 2, true),
             col("p99 ms", |m| m.latency.clone().quantile_ms(0.99), 2, true),
         ],
-        Scenario::Slow => vec![
+        // The slow scenarios' latencies are around a second: one decimal.
+        Scenario::Slow => [
             col("completed", |m| m.ok as f64, 0, false),
             col("max in flight", |m| m.max_in_flight as f64, 0, false),
-            col("p50 ms", |m| m.latency.clone().quantile_ms(0.5), 1, true),
-            col("p99 ms", |m| m.latency.clone().quantile_ms(0.99), 1, true),
-            col("max ms", |m| m.latency.clone().quantile_ms(1.0), 1, true),
-        ],
-        Scenario::SlowSustained => vec![
+        ]
+        .into_iter()
+        .chain(slow_latency)
+        .collect(),
+        Scenario::SlowSustained => [
             col("req/s", |m| m.per_second(), 0, true),
             col("in flight min", |m| m.min_in_flight as f64, 0, false),
             col("in flight max", |m| m.max_in_flight as f64, 0, false),
-            col("p50 ms", |m| m.latency.clone().quantile_ms(0.5), 1, true),
-            col("p99 ms", |m| m.latency.clone().quantile_ms(0.99), 1, true),
-            col("max ms", |m| m.latency.clone().quantile_ms(1.0), 1, true),
-        ],
+        ]
+        .into_iter()
+        .chain(slow_latency)
+        .collect(),
         Scenario::Stream => vec![
             col("streams/s", |m| m.per_second(), 0, true),
             col(

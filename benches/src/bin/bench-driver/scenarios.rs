@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{watch, Semaphore};
 
 use crate::client::{Conn, Prepared};
 use crate::procs::ServerProcess;
@@ -63,6 +63,29 @@ struct WorkerResult {
     errors: u64,
     latency: Latencies,
     first_event: Latencies,
+}
+
+impl Measurement {
+    /// Adds up what the closed-loop workers of one run report; a worker
+    /// that did not finish counts as one error.
+    async fn absorb<T>(
+        &mut self,
+        workers: Vec<tokio::task::JoinHandle<T>>,
+        mut result: impl FnMut(T) -> WorkerResult,
+    ) {
+        for worker in workers {
+            match worker.await {
+                Ok(out) => {
+                    let r = result(out);
+                    self.ok += r.ok;
+                    self.errors += r.errors;
+                    self.latency.extend(r.latency);
+                    self.first_event.extend(r.first_event);
+                }
+                Err(_) => self.errors += 1,
+            }
+        }
+    }
 }
 
 /// One exchange: send, read the answer; `Ok(first_event)` when it was right.
@@ -147,17 +170,7 @@ pub(crate) async fn closed_loop(
         seconds: duration.as_secs_f64(),
         ..Measurement::default()
     };
-    for worker in workers {
-        match worker.await {
-            Ok(r) => {
-                total.ok += r.ok;
-                total.errors += r.errors;
-                total.latency.extend(r.latency);
-                total.first_event.extend(r.first_event);
-            }
-            Err(_) => total.errors += 1,
-        }
-    }
+    total.absorb(workers, |r| r).await;
     total.cpu_seconds = server.sample().cpu_seconds - cpu_before.cpu_seconds;
     total.peak_rss_kib = server.status_kib("VmHWM");
     total
@@ -181,37 +194,18 @@ pub(crate) async fn burst(
     sse: bool,
     limit: Duration,
 ) -> Measurement {
-    let addr = server.addr;
     let cpu_before = server.sample();
     let connect_start = Instant::now();
-    let gate = Arc::new(Semaphore::new(parallelism.max(1)));
+    let (conns, failed_connects) = open_all(server.addr, n, parallelism).await;
+    let connected = conns.len();
     let (go_tx, go_rx) = watch::channel(false);
-    let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<bool>();
     let abandon = Arc::new(AtomicBool::new(false));
-    let mut tasks = Vec::with_capacity(n);
-    for _ in 0..n {
-        let gate = gate.clone();
+    let mut tasks = Vec::with_capacity(connected);
+    for mut conn in conns {
         let mut go_rx = go_rx.clone();
-        let ready_tx = ready_tx.clone();
         let request = request.clone();
         let abandon = abandon.clone();
         tasks.push(tokio::spawn(async move {
-            let mut conn = None;
-            {
-                let _permit = gate.acquire().await;
-                for attempt in 0..3u64 {
-                    match Conn::connect(addr).await {
-                        Ok(c) => {
-                            conn = Some(c);
-                            break;
-                        }
-                        Err(_) => tokio::time::sleep(Duration::from_millis(50 * (attempt + 1))).await,
-                    }
-                }
-            }
-            let _ = ready_tx.send(conn.is_some());
-            drop(ready_tx);
-            let mut conn = conn?;
             if go_rx.wait_for(|go| *go).await.is_err() || abandon.load(Ordering::Relaxed) {
                 return None;
             }
@@ -233,17 +227,6 @@ pub(crate) async fn burst(
                 },
             })
         }));
-    }
-    drop(ready_tx);
-    let mut connected = 0usize;
-    let mut failed_connects = 0u64;
-    for _ in 0..n {
-        let Some(ok) = ready_rx.recv().await else { break };
-        if ok {
-            connected += 1;
-        } else {
-            failed_connects += 1;
-        }
     }
     let connect_seconds = connect_start.elapsed().as_secs_f64();
     let go_at = Instant::now();
@@ -351,17 +334,12 @@ async fn slice(
         }));
     }
     let mut total = Measurement::default();
-    for worker in workers {
-        match worker.await {
-            Ok((conn, r)) => {
-                conns.extend(conn);
-                total.ok += r.ok;
-                total.errors += r.errors;
-                total.latency.extend(r.latency);
-            }
-            Err(_) => total.errors += 1,
-        }
-    }
+    total
+        .absorb(workers, |(conn, r)| {
+            conns.extend(conn);
+            r
+        })
+        .await;
     total.seconds = start.elapsed().as_secs_f64();
     total.cpu_seconds = match (cpu_before, server.cpu_ns()) {
         (Some(before), Some(after)) => after.saturating_sub(before) as f64 / 1e9,
@@ -523,16 +501,7 @@ pub(crate) async fn sustained(
         max_in_flight,
         ..Measurement::default()
     };
-    for worker in workers {
-        match worker.await {
-            Ok(r) => {
-                total.ok += r.ok;
-                total.errors += r.errors;
-                total.latency.extend(r.latency);
-            }
-            Err(_) => total.errors += 1,
-        }
-    }
+    total.absorb(workers, |r| r).await;
     total.cpu_seconds = cpu_after.cpu_seconds - cpu_before.cpu_seconds;
     total.peak_rss_kib = server.status_kib("VmHWM");
     total

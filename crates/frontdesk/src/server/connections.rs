@@ -239,6 +239,7 @@ impl Ticket {
         self.registered = Some(waker);
     }
 
+    #[inline]
     fn check(&mut self, cx: &Context<'_>) -> Watch {
         if !self.is_registered(cx) {
             self.register(cx);
@@ -299,21 +300,14 @@ impl<C: Future> Future for Watched<'_, C> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let ticket = &mut **this.ticket;
-        if !ticket.is_registered(cx) {
-            ticket.register(cx);
-        }
-        // Read after the waker is stored: a flag raised later finds this
-        // waker in the slot and wakes the connection again.
-        let flags = ticket.activity.flags.load(Ordering::SeqCst);
-        if flags != 0 {
-            if flags & CLOSE != 0 {
-                return Poll::Ready(None);
-            }
-            if !*this.finishing {
+        match this.ticket.check(cx) {
+            Watch::Run => {}
+            Watch::Finish if !*this.finishing => {
                 *this.finishing = true;
                 (this.finish)(this.connection.as_mut());
             }
+            Watch::Finish => {}
+            Watch::Close => return Poll::Ready(None),
         }
         this.connection.poll(cx).map(Some)
     }
