@@ -221,6 +221,7 @@ impl App {
         let shared = Arc::new(Shared { states });
         let mut table = RouteTable {
             matcher: matchit::Router::new(),
+            statics: StaticPaths::default(),
             paths: Vec::new(),
             base: overrides.apply(Limits::default()),
             overrides,
@@ -277,6 +278,7 @@ impl App {
         Ok(AppService {
             inner: Arc::new(Inner {
                 matcher: table.matcher,
+                statics: table.statics,
                 paths: table.paths,
                 redirect_trailing_slash,
             }),
@@ -288,6 +290,7 @@ impl App {
 /// its endpoints by method.
 struct RouteTable {
     matcher: matchit::Router<usize>,
+    statics: StaticPaths,
     paths: Vec<PathEntry>,
     base: Limits,
     overrides: Overrides,
@@ -314,6 +317,9 @@ impl RouteTable {
                 self.matcher
                     .insert(route.path.clone(), self.paths.len())
                     .map_err(|e| invalid(e.to_string()))?;
+                if !route.path.contains(['{', '}']) {
+                    self.statics.insert(route.path.as_str().into(), self.paths.len());
+                }
                 self.paths.push(PathEntry {
                     template: route.path.clone(),
                     param_names: param_names(&route.path),
@@ -399,8 +405,40 @@ enum Target {
     Layered(BoxedService),
 }
 
+/// The paths without parameters, looked up before the radix tree: `matchit`
+/// gives a static segment precedence over a parameter, so an exact hit here is
+/// the route it would find, for less work.
+type StaticPaths = std::collections::HashMap<Box<str>, usize, std::hash::BuildHasherDefault<PathHasher>>;
+
+/// FNV-1a: a few instructions per byte for the short keys of a route table,
+/// where SipHash's setup costs more than the lookup. The keys are the app's
+/// own templates, so there is no attacker-chosen key to collide.
+#[derive(Default)]
+struct PathHasher(u64);
+
+impl std::hash::Hasher for PathHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 struct Inner {
     matcher: matchit::Router<usize>,
+    statics: StaticPaths,
     paths: Vec<PathEntry>,
     redirect_trailing_slash: bool,
 }
@@ -471,11 +509,13 @@ impl AppService {
     fn dispatch(&self, request: http::Request<Body>, connection: Option<&Arc<AppService>>) -> Dispatch {
         let inner = &self.inner;
         let path = request.uri().path();
-        let matched = match inner.matcher.at(path) {
-            Ok(m) => m,
-            Err(_) => return Dispatch::ready(self.not_found(&request)),
+        let (path_index, matched) = match inner.statics.get(path) {
+            Some(index) => (*index, None),
+            None => match inner.matcher.at(path) {
+                Ok(m) => (*m.value, Some(m.params)),
+                Err(_) => return Dispatch::ready(self.not_found(&request)),
+            },
         };
-        let path_index = *matched.value;
         let entry = &inner.paths[path_index];
         let method = request.method();
         let is_head = method == Method::HEAD;
@@ -487,11 +527,8 @@ impl AppService {
         let Some((method_index, (_, endpoint))) = endpoint.map(|i| (i, &entry.methods[i])) else {
             return Dispatch::ready(method_not_allowed(entry));
         };
-        let params: Vec<(Arc<str>, String)> = if entry.param_names.is_empty() {
-            Vec::new()
-        } else {
-            matched
-                .params
+        let params: Vec<(Arc<str>, String)> = match matched {
+            Some(params) if !entry.param_names.is_empty() => params
                 .iter()
                 .map(|(name, value)| {
                     let name = entry
@@ -505,7 +542,8 @@ impl AppService {
                         .into_owned();
                     (name, value)
                 })
-                .collect()
+                .collect(),
+            _ => Vec::new(),
         };
         // The dispatch keeps copies of what it needs of the route.
         let runtime = &endpoint.runtime;
@@ -765,6 +803,7 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for HyperApp 
     type Error = Infallible;
     type Future = AppFuture;
 
+    #[inline]
     fn call(&self, request: http::Request<hyper::body::Incoming>) -> AppFuture {
         AppFuture {
             inner: self.0.dispatch(request.map(Body::incoming), Some(&self.0)),
@@ -783,6 +822,7 @@ pin_project_lite::pin_project! {
 impl Future for AppFuture {
     type Output = Result<Response, Infallible>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.project().inner.poll(cx).map(Ok)
     }

@@ -37,6 +37,7 @@ enum Kind {
 
 impl Body {
     /// A body with no bytes.
+    #[inline]
     pub fn empty() -> Self {
         Body {
             kind: Kind::Full(None),
@@ -44,6 +45,7 @@ impl Body {
     }
 
     /// A request body as hyper delivers it.
+    #[inline]
     pub(crate) fn incoming(body: hyper::body::Incoming) -> Self {
         Body {
             kind: Kind::Incoming(body),
@@ -123,6 +125,7 @@ impl std::fmt::Debug for Body {
 }
 
 impl From<Bytes> for Body {
+    #[inline]
     fn from(bytes: Bytes) -> Self {
         Body {
             kind: Kind::Full((!bytes.is_empty()).then_some(bytes)),
@@ -164,6 +167,7 @@ impl http_body::Body for Body {
     type Data = Bytes;
     type Error = BoxError;
 
+    #[inline]
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -175,6 +179,7 @@ impl http_body::Body for Body {
         }
     }
 
+    #[inline]
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Full(bytes) => bytes.is_none(),
@@ -183,6 +188,7 @@ impl http_body::Body for Body {
         }
     }
 
+    #[inline]
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),

@@ -96,6 +96,32 @@ async fn path_parameters_single_tuple_struct_and_catch_all() {
 }
 
 #[tokio::test]
+async fn a_static_path_wins_over_parameters_and_catch_alls_only_on_an_exact_match() {
+    async fn fixed() -> &'static str {
+        "fixed"
+    }
+    let c = TestClient::new(
+        app()
+            .route(Route::get("/items/special", fixed))
+            .route(Route::get("/files/readme", fixed)),
+    );
+    assert_eq!(c.get("/items/special").send().await.text().await, "fixed");
+    assert_eq!(c.get("/items/7").send().await.text().await, "item 7");
+    assert_eq!(c.get("/files/readme").send().await.text().await, "fixed");
+    assert_eq!(
+        c.get("/files/readme/more").send().await.text().await,
+        "readme/more"
+    );
+    // Not the same path: case, an encoded letter and a query string.
+    assert_eq!(
+        c.get("/items/Special").send().await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(c.get("/files/r%65adme").send().await.text().await, "readme");
+    assert_eq!(c.get("/items/special?x=1").send().await.text().await, "fixed");
+}
+
+#[tokio::test]
 async fn bad_path_parameter_is_a_422_with_string_input() {
     let r = client().get("/items/abc").send().await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);

@@ -6,7 +6,8 @@
 //! [`Ticket::watch`]. Everything else happens elsewhere:
 //!
 //! - **Idle and slow-header timeout.** [`Connections::sweep`] runs every quarter
-//!   of the timeout over all slots. A connection with no request in progress
+//!   of the timeout over all slots, on a thread of its own ([`Sweeper`]), so
+//!   the runtime's workers have no timer to check when they park. A connection with no request in progress
 //!   whose counters have not moved for four sweeps in a row is marked expired
 //!   and woken; it then closes. A client therefore has between 1 and 1.25 times
 //!   the timeout to send a request's headers, counted from the connection's
@@ -22,8 +23,10 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
@@ -191,6 +194,53 @@ impl Connections {
                 return;
             }
             notified.await;
+        }
+    }
+}
+
+/// The thread that runs [`Connections::sweep`] at a fixed interval, until
+/// dropped.
+#[derive(Debug)]
+pub(crate) struct Sweeper {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Sweeper {
+    /// Sweeps `connections` every `every`; an interval too long to wait for
+    /// (`Duration::MAX`) means no sweep and no thread.
+    ///
+    /// # Errors
+    /// When the thread cannot be started.
+    pub(crate) fn start(connections: Arc<Connections>, every: Duration) -> std::io::Result<Sweeper> {
+        if Instant::now().checked_add(every).is_none() {
+            return Ok(Sweeper {
+                stop: None,
+                thread: None,
+            });
+        }
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("frontdesk-sweep".to_owned())
+            .spawn(move || {
+                // Nothing is ever sent: the channel closes when the sweeper is dropped.
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                    connections.sweep();
+                }
+            })?;
+        Ok(Sweeper {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Sweeper {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            // A sweep is short (one pass over the slots under the lock).
+            let _ = thread.join();
         }
     }
 }
@@ -460,6 +510,26 @@ mod tests {
         assert!(!ticket.activity.expired());
         sweeps(&connections, 1);
         assert!(ticket.activity.expired());
+    }
+
+    #[test]
+    fn the_sweeper_thread_sweeps_until_dropped() {
+        let connections = Arc::new(Connections::default());
+        let ticket = connections.open();
+        let sweeper = Sweeper::start(connections.clone(), Duration::from_millis(5)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ticket.activity.expired() {
+            assert!(
+                Instant::now() < deadline,
+                "the sweeper never expired a quiet connection"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Dropping it joins the thread, which then holds no handle on the table.
+        drop(sweeper);
+        assert_eq!(Arc::strong_count(&connections), 2, "the table and the ticket");
+        let none = Sweeper::start(connections.clone(), Duration::MAX).unwrap();
+        assert!(none.thread.is_none());
     }
 
     #[tokio::test]

@@ -27,7 +27,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
-use self::connections::{Connections, Counted, Ticket, QUIET_SWEEPS};
+use self::connections::{Connections, Counted, Sweeper, Ticket, QUIET_SWEEPS};
 use crate::app::{App, AppService, HyperApp};
 
 /// Server settings.
@@ -139,13 +139,10 @@ where
     let protocols = Arc::new(Protocols::new());
     let connections = Arc::new(Connections::default());
     let sweep_every = (config.header_read_timeout / u32::from(QUIET_SWEEPS)).max(Duration::from_millis(1));
-    // A timeout too long to schedule (`Duration::MAX`) means no timeout.
-    let mut sweep = tokio::time::Instant::now()
-        .checked_add(sweep_every)
-        .map(|first| tokio::time::interval_at(first, sweep_every));
-    if let Some(sweep) = sweep.as_mut() {
-        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    }
+    // On a thread of its own: a tokio timer would make every idle worker
+    // consult the timer wheel and the clock each time it parks. It stops when
+    // this function returns.
+    let _sweeper = Sweeper::start(connections.clone(), sweep_every)?;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -163,7 +160,6 @@ where
                 let ticket = connections.open();
                 tokio::spawn(serve_connection(stream, peer, make(), protocols.clone(), ticket));
             }
-            () = next_sweep(&mut sweep) => connections.sweep(),
             () = &mut shutdown => break,
         }
     }
@@ -182,16 +178,6 @@ where
         connections.drained().await;
     }
     Ok(())
-}
-
-/// The next tick of the sweep; never, without one.
-async fn next_sweep(sweep: &mut Option<tokio::time::Interval>) {
-    match sweep {
-        Some(sweep) => {
-            sweep.tick().await;
-        }
-        None => std::future::pending().await,
-    }
 }
 
 /// The connection builders, shared by all connections of one server.

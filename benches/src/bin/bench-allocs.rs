@@ -1,0 +1,197 @@
+//! `bench-allocs`: heap allocations per request of each server, counted exactly.
+//!
+//! Timings on a shared machine move by a few percent from run to run; the number
+//! of allocations a request costs does not. This binary serves the contract
+//! with frontdesk, raw hyper and axum in this one process (each on its own
+//! runtime and port on 127.0.0.1), sends each of them the same keep-alive
+//! requests from a client that allocates nothing per request, and prints the
+//! allocations and bytes allocated per request, counted by a global allocator.
+//!
+//! usage: `bench-allocs [REQUESTS] [SERVER] [ROUTE]`: REQUESTS per route and
+//! server (default 20000), SERVER `frontdesk`, `hyper` or `axum` (default all
+//! three), ROUTE `hello` or `chat` (default both). Under
+//! `valgrind --tool=callgrind`, one server, one route and two request counts
+//! give that server's instructions per request exactly: `benches/instructions.sh`.
+
+use std::alloc::System;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use frontdesk_benches::contract::Settings;
+use frontdesk_benches::servers;
+use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
+
+/// The system allocator, counting every allocation and its bytes.
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// The servers, in print order.
+const SERVERS: [&str; 3] = ["frontdesk", "hyper", "axum"];
+
+/// The requests, by name: raw HTTP/1.1 bytes, kept alive.
+const ROUTES: [(&str, &str, &[u8]); 2] = [
+    (
+        "hello",
+        "GET /hello",
+        b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    ),
+    (
+        "chat",
+        "POST /chat",
+        b"POST /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 39\r\n\r\n{\"prompt\":\"hello there\",\"max_tokens\":8}",
+    ),
+];
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Starts server `name` on `port` on a runtime of its own, in a thread left
+/// running until the process exits.
+fn start(name: &'static str, port: u16) {
+    let settings = Settings {
+        port,
+        ..Settings::default()
+    };
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let served = runtime.block_on(async move {
+            match name {
+                "frontdesk" => servers::frontdesk::run(settings).await,
+                "hyper" => servers::hyper::run(settings).await,
+                _ => servers::axum::run(settings).await,
+            }
+        });
+        if let Err(e) = served {
+            eprintln!("bench-allocs: {name} stopped: {e}");
+        }
+    });
+}
+
+/// A keep-alive connection that reads each response into a fixed buffer.
+struct Client {
+    stream: TcpStream,
+    buffer: Box<[u8; 16 * 1024]>,
+}
+
+impl Client {
+    fn connect(port: u16) -> std::io::Result<Client> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let stream = loop {
+            match TcpStream::connect(addr) {
+                Ok(stream) => break stream,
+                Err(e) if Instant::now() > deadline => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        Ok(Client {
+            stream,
+            buffer: Box::new([0; 16 * 1024]),
+        })
+    }
+
+    /// Sends `request` and reads its whole response; returns the status.
+    fn exchange(&mut self, request: &[u8]) -> std::io::Result<u16> {
+        self.stream.write_all(request)?;
+        let mut filled = 0;
+        loop {
+            let read = self.stream.read(&mut self.buffer[filled..])?;
+            if read == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            filled += read;
+            if let Some((head, length, status)) = parse_head(&self.buffer[..filled]) {
+                if filled >= head + length {
+                    return Ok(status);
+                }
+            }
+            if filled == self.buffer.len() {
+                return Err(std::io::ErrorKind::InvalidData.into());
+            }
+        }
+    }
+}
+
+/// The head's length, the body's `Content-Length` and the status, once the
+/// head is complete.
+fn parse_head(bytes: &[u8]) -> Option<(usize, usize, u16)> {
+    let end = bytes.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = std::str::from_utf8(&bytes[..end]).ok()?;
+    let status = head.get(9..12)?.parse().ok()?;
+    let length = head
+        .split("\r\n")
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())
+                .flatten()
+        })
+        .unwrap_or(0);
+    Some((end, length, status))
+}
+
+fn main() -> std::io::Result<()> {
+    let requests: u64 = match std::env::args().nth(1) {
+        Some(n) => n
+            .parse()
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "REQUESTS is a number"))?,
+        None => 20_000,
+    };
+    let only = std::env::args().nth(2).filter(|s| s != "all");
+    let servers: Vec<&'static str> = SERVERS
+        .into_iter()
+        .filter(|name| only.as_deref().is_none_or(|only| only == *name))
+        .collect();
+    let only_route = std::env::args().nth(3);
+    if servers.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "SERVER is frontdesk, hyper, axum or all",
+        ));
+    }
+    let mut ports = Vec::new();
+    for name in &servers {
+        let port = free_port()?;
+        start(name, port);
+        ports.push(port);
+    }
+    println!("| route | server | allocations per request | bytes allocated per request |");
+    println!("|---|---|---:|---:|");
+    for (key, route, request) in ROUTES {
+        if only_route.as_deref().is_some_and(|only| only != key) {
+            continue;
+        }
+        for (name, port) in servers.iter().zip(&ports) {
+            let mut client = Client::connect(*port)?;
+            // Warm up: the connection's buffers, the runtime's first tasks.
+            for _ in 0..1000 {
+                client.exchange(request)?;
+            }
+            let region = Region::new(GLOBAL);
+            for _ in 0..requests {
+                let status = client.exchange(request)?;
+                if status != 200 {
+                    return Err(std::io::Error::other(format!("{name} {route}: status {status}")));
+                }
+            }
+            let stats = region.change();
+            // A reallocation is a new block too (it usually moves).
+            let allocations = (stats.allocations + stats.reallocations) as u64;
+            let bytes = (stats.bytes_allocated + stats.bytes_reallocated.max(0) as usize) as u64;
+            println!(
+                "| {route} | {name} | {:.2} | {:.0} |",
+                allocations as f64 / requests as f64,
+                bytes as f64 / requests as f64
+            );
+        }
+    }
+    Ok(())
+}
