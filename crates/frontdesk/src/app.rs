@@ -553,21 +553,20 @@ impl AppService {
             is_head,
         };
         let (parts, body) = request.into_parts();
-        let path = if finishing.timeout.is_some() {
-            Some(parts.uri.clone())
-        } else {
-            None
+        let route = match connection {
+            Some(app) => RouteRef::Connection(app.clone(), path_index, method_index),
+            None => RouteRef::Route(runtime.clone()),
         };
+        // Not the URI: it shares the connection's read buffer, which a
+        // waiting request would then keep from being reused.
+        let timed_route = finishing.timeout.map(|_| route.clone());
         let future: BoxFuture<Response> = match &endpoint.target {
             Target::Direct(handler) => {
-                let route = match connection {
-                    Some(app) => RouteRef::Connection(app.clone(), path_index, method_index),
-                    None => RouteRef::Route(runtime.clone()),
-                };
                 let ctx = RequestContext::new(parts, params, endpoint.limits, route);
                 handler.call(ctx, body)
             }
             Target::Layered(service) => {
+                drop(route);
                 let mut request = http::Request::from_parts(parts, body);
                 request.extensions_mut().insert(RouteCall {
                     params,
@@ -587,7 +586,7 @@ impl AppService {
                 handler: CatchPanic::new(future),
                 timer: None,
                 finishing,
-                uri: path,
+                route: timed_route,
             },
         }
     }
@@ -653,7 +652,7 @@ pin_project_lite::pin_project! {
             timer: Option<tokio::time::Sleep>,
             finishing: Finishing,
             // For the log line when the handler times out.
-            uri: Option<http::Uri>,
+            route: Option<RouteRef>,
         },
     }
 }
@@ -681,7 +680,7 @@ impl Future for Dispatch {
                 handler,
                 timer,
                 finishing,
-                uri,
+                route,
             } => {
                 if let Poll::Ready(response) = handler.poll(cx) {
                     return Poll::Ready(finishing.finish(response));
@@ -702,8 +701,8 @@ impl Future for Dispatch {
                 {
                     return Poll::Pending;
                 }
-                let path = uri.as_ref().map_or("", |uri| uri.path());
-                tracing::warn!(path, ?limit, "handler timed out");
+                let route = route.as_ref().map_or("", |route| route.get().path.as_str());
+                tracing::warn!(route, ?limit, "handler timed out");
                 let response = HttpError::new(StatusCode::GATEWAY_TIMEOUT).into_response();
                 Poll::Ready(finishing.finish(response))
             }
@@ -770,6 +769,7 @@ where
 /// between the cores serving those requests. A connection served by
 /// [`serve_with`](crate::serve_with) has its own handle on the app instead,
 /// whose count only that connection's requests write.
+#[derive(Clone)]
 pub(crate) enum RouteRef {
     /// The route's own handle.
     Route(Arc<RouteRuntime>),
