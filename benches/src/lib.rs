@@ -8,8 +8,10 @@
 //! | [`servers`] | the contract on frontdesk, on raw hyper 1 and on axum 0.8 |
 //!
 //! The binaries `bench-server`, `bench-hyper` and `bench-axum` only call
-//! `servers::*::run`; `bench-driver` starts them and measures; the criterion
-//! bench `extract` drives the same services in process.
+//! `servers::*::run`; `bench-driver` starts them and measures; `bench-allocs`
+//! serves all three in one process and counts each one's allocations per
+//! request (and, under callgrind, its instructions: `benches/instructions.sh`);
+//! the criterion bench `extract` drives the same services in process.
 
 pub mod contract;
 pub mod net;
