@@ -7,12 +7,12 @@
 //!
 //! - **Idle and slow-header timeout.** [`Connections::sweep`] runs every quarter
 //!   of the timeout over all slots, on a thread of its own ([`Sweeper`]), so
-//!   the runtime's workers have no timer to check when they park. A connection with no request in progress
-//!   whose counters have not moved for four sweeps in a row is marked expired
-//!   and woken; it then closes. A client therefore has between 1 and 1.25 times
-//!   the timeout to send a request's headers, counted from the connection's
-//!   opening or the end of its last response, and no timer is armed per
-//!   request.
+//!   the runtime's workers have no timer to check when they park. A
+//!   connection with no request in progress whose counters have not moved for
+//!   four sweeps in a row is marked expired and woken; it then closes. A
+//!   client therefore has between 1 and 1.25 times the timeout to send a
+//!   request's headers, counted from the connection's opening or the end of
+//!   its last response, and no timer is armed per request.
 //! - **Graceful shutdown.** [`Connections::shut_down`] raises a flag on every
 //!   connection and wakes it; each then asks hyper to finish the request in
 //!   progress and close. [`Connections::close_all`] (at the deadline) makes

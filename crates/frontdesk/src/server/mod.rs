@@ -91,7 +91,9 @@ pub async fn serve(app: App, addr: impl ToSocketAddrs) -> io::Result<()> {
 /// ```
 ///
 /// # Errors
-/// Only when accepting connections fails persistently.
+/// When the thread that times out idle connections cannot be started.
+/// Failed accepts (out of file descriptors and the like) are logged and
+/// retried, not returned.
 pub async fn serve_with<S, B, F>(
     service: S,
     listener: TcpListener,
