@@ -553,20 +553,19 @@ impl AppService {
             is_head,
         };
         let (parts, body) = request.into_parts();
-        let route = match connection {
+        let route = || match connection {
             Some(app) => RouteRef::Connection(app.clone(), path_index, method_index),
             None => RouteRef::Route(runtime.clone()),
         };
         // Not the URI: it shares the connection's read buffer, which a
         // waiting request would then keep from being reused.
-        let timed_route = finishing.timeout.map(|_| route.clone());
+        let timed_route = finishing.timeout.map(|_| route());
         let future: BoxFuture<Response> = match &endpoint.target {
             Target::Direct(handler) => {
-                let ctx = RequestContext::new(parts, params, endpoint.limits, route);
+                let ctx = RequestContext::new(parts, params, endpoint.limits, route());
                 handler.call(ctx, body)
             }
             Target::Layered(service) => {
-                drop(route);
                 let mut request = http::Request::from_parts(parts, body);
                 request.extensions_mut().insert(RouteCall {
                     params,
@@ -769,7 +768,6 @@ where
 /// between the cores serving those requests. A connection served by
 /// [`serve_with`](crate::serve_with) has its own handle on the app instead,
 /// whose count only that connection's requests write.
-#[derive(Clone)]
 pub(crate) enum RouteRef {
     /// The route's own handle.
     Route(Arc<RouteRuntime>),
