@@ -151,11 +151,18 @@ fn main() -> std::io::Result<()> {
         .filter(|name| only.as_deref().is_none_or(|only| only == *name))
         .collect();
     let only_route = std::env::args().nth(3);
+    let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, what.to_owned());
+    if requests == 0 {
+        return Err(invalid("REQUESTS is at least 1"));
+    }
     if servers.is_empty() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "SERVER is frontdesk, hyper, axum or all",
-        ));
+        return Err(invalid("SERVER is frontdesk, hyper, axum or all"));
+    }
+    if only_route
+        .as_deref()
+        .is_some_and(|only| !ROUTES.iter().any(|(key, _, _)| *key == only))
+    {
+        return Err(invalid("ROUTE is hello or chat"));
     }
     let mut ports = Vec::new();
     for name in &servers {
