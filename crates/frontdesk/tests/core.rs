@@ -434,6 +434,51 @@ async fn body_limit_counts_bytes_actually_read() {
     );
 }
 
+async fn echo_text(body: String) -> String {
+    body
+}
+
+#[tokio::test]
+async fn a_body_in_many_frames_is_joined_and_a_failing_one_is_a_400() {
+    let c = TestClient::new(App::new().body_limit(8).route(Route::post("/echo", echo_text)));
+    let frames = |parts: Vec<Result<&'static str, std::io::Error>>| {
+        frontdesk::Body::from_stream(futures_util::stream::iter(parts))
+    };
+    // One frame, several, empty frames between them, exactly the limit.
+    for parts in [
+        vec!["abcdefgh"],
+        vec!["ab", "", "cde", "fgh"],
+        vec!["", "a", "bcdefgh"],
+    ] {
+        let r = c
+            .post("/echo")
+            .body(frames(parts.iter().copied().map(Ok).collect()))
+            .send()
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "{parts:?}");
+        assert_eq!(r.text().await, "abcdefgh", "{parts:?}");
+    }
+    // One byte over the limit, in the third frame.
+    let r = c
+        .post("/echo")
+        .body(frames(vec![Ok("abc"), Ok("def"), Ok("ghi")]))
+        .send()
+        .await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // The client's body fails half-way: a 400, not a truncated request.
+    let broken = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+    let r = c
+        .post("/echo")
+        .body(frames(vec![Ok("abc"), Err(broken)]))
+        .send()
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.text().await,
+        r#"{"detail":"There was an error reading the body"}"#
+    );
+}
+
 #[tokio::test]
 async fn deep_json_nesting_is_refused_without_overflow() {
     let c = TestClient::new(App::new().route(Route::post("/gen", generate)));

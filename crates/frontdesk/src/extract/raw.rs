@@ -1,8 +1,8 @@
 //! The raw request: its whole body as bytes or text, or the request itself.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, StatusCode, Uri};
-use http_body_util::{BodyExt, Limited};
+use http_body::Body as _;
 
 use crate::body::Body;
 use crate::error::{HttpError, Rejection};
@@ -25,14 +25,36 @@ pub(crate) async fn read_body(ctx: &RequestContext, body: Body) -> Result<Bytes,
             return Err(too_large(limit));
         }
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(too_large(limit)),
-        Err(err) => {
+    // Most bodies arrive in one frame, which is returned as it is; only a
+    // second frame pays for a buffer to join them in.
+    let mut body = std::pin::pin!(body);
+    let mut first = Bytes::new();
+    let mut joined: Option<BytesMut> = None;
+    let mut read = 0usize;
+    while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        let frame = frame.map_err(|err| {
             tracing::debug!(error = %err, "request body could not be read");
-            Err(HttpError::bad_request("There was an error reading the body").into())
+            Rejection::from(HttpError::bad_request("There was an error reading the body"))
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        read += data.len();
+        if read > limit {
+            return Err(too_large(limit));
+        }
+        match joined.as_mut() {
+            Some(joined) => joined.extend_from_slice(&data),
+            None if first.is_empty() => first = data,
+            None => {
+                let mut buffer = BytesMut::with_capacity(read);
+                buffer.extend_from_slice(&first);
+                buffer.extend_from_slice(&data);
+                joined = Some(buffer);
+            }
         }
     }
+    Ok(joined.map_or(first, BytesMut::freeze))
 }
 
 fn too_large(limit: usize) -> Rejection {
