@@ -293,20 +293,33 @@ async fn ask(conn: &mut Conn, request: Prepared) -> Result<(u16, serde_json::Val
 }
 
 /// Checks one server against the contract: answers, 422s and the stream.
-async fn check_contract(config: &Config, server: Server, ticks: f64) -> Result<(), String> {
+/// Starts `server` (with `DELAY_MS` and `TOKEN_MS` as given) and waits until
+/// it answers.
+async fn start_ready(
+    config: &Config,
+    server: Server,
+    delay_ms: u64,
+    token_ms: u64,
+    ticks: f64,
+) -> Result<ServerProcess, String> {
     let mut process = ServerProcess::start(
         server,
         config.bin_dir(server)?,
         config.server_cpus.as_deref(),
-        50,
-        1,
+        delay_ms,
+        token_ms,
         ticks,
     )
     .map_err(|e| e.to_string())?;
     process
         .wait_ready(Duration::from_secs(10))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("{}: {e}", server.name()))?;
+    Ok(process)
+}
+
+async fn check_contract(config: &Config, server: Server, ticks: f64) -> Result<(), String> {
+    let process = start_ready(config, server, 50, 1, ticks).await?;
     let mut conn = Conn::connect(process.addr).await.map_err(|e| e.to_string())?;
     let types = |v: &serde_json::Value| -> Vec<String> {
         v["detail"]
@@ -406,19 +419,7 @@ async fn run_once(
         Scenario::SseOpen => config.open_token_ms,
         _ => config.token_ms,
     };
-    let mut process = ServerProcess::start(
-        server,
-        config.bin_dir(server)?,
-        config.server_cpus.as_deref(),
-        config.delay_ms,
-        token_ms,
-        ticks,
-    )
-    .map_err(|e| e.to_string())?;
-    process
-        .wait_ready(Duration::from_secs(10))
-        .await
-        .map_err(|e| format!("{}: {e}", server.name()))?;
+    let process = start_ready(config, server, config.delay_ms, token_ms, ticks).await?;
     let limit = |expected_ms: u64| Duration::from_millis(expected_ms * 3 + 30_000);
     let measurement = match scenario {
         Scenario::Hello => {
@@ -524,20 +525,7 @@ async fn run_sliced(config: &Config, scenario: Scenario, ticks: f64) -> Result<P
     };
     let mut processes = Vec::with_capacity(config.servers.len());
     for server in &config.servers {
-        let mut process = ServerProcess::start(
-            *server,
-            config.bin_dir(*server)?,
-            config.server_cpus.as_deref(),
-            config.delay_ms,
-            config.token_ms,
-            ticks,
-        )
-        .map_err(|e| e.to_string())?;
-        process
-            .wait_ready(Duration::from_secs(10))
-            .await
-            .map_err(|e| format!("{}: {e}", server.name()))?;
-        processes.push(process);
+        processes.push(start_ready(config, *server, config.delay_ms, config.token_ms, ticks).await?);
     }
     let refs: Vec<&ServerProcess> = processes.iter().collect();
     let servers = &config.servers;

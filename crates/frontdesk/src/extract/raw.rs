@@ -39,6 +39,9 @@ pub(crate) async fn read_body(ctx: &RequestContext, body: Body) -> Result<Bytes,
         let Ok(data) = frame.into_data() else {
             continue; // trailers
         };
+        if data.is_empty() {
+            continue;
+        }
         read += data.len();
         if read > limit {
             return Err(too_large(limit));
