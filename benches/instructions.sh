@@ -27,7 +27,7 @@ total() {
 }
 echo "| route | server | instructions per request | / hyper |"
 echo "|---|---|---:|---:|"
-for route in hello chat; do
+for route in hello chat slow; do
     declare -A per=()
     for server in hyper frontdesk axum; do
         small=$(total "$n" "$server" "$route")

@@ -7,9 +7,13 @@
 //! requests from a client that allocates nothing per request, and prints the
 //! allocations and bytes allocated per request, counted by a global allocator.
 //!
-//! usage: `bench-allocs [REQUESTS] [SERVER] [ROUTE]`: REQUESTS per route and
-//! server (default 20000), SERVER `frontdesk`, `hyper` or `axum` (default all
-//! three), ROUTE `hello` or `chat` (default both). Under
+//! usage: `bench-allocs [REQUESTS] [SERVER] [ROUTE] [CONNECTIONS]`: REQUESTS
+//! per route and server (default 20000), SERVER `frontdesk`, `hyper` or `axum`
+//! (default `all` three), ROUTE `hello`, `chat` or `slow` (default `all` three;
+//! `slow` sleeps 1 ms, so it counts a timer and a wake-up beside `chat`'s
+//! work), CONNECTIONS (default 1) keep-alive connections that send in waves:
+//! one request on each, then every answer read, so that many requests wait at
+//! once (CONNECTIONS divides REQUESTS). Under
 //! `valgrind --tool=callgrind`, one server, one route and two request counts
 //! give that server's instructions per request exactly: `benches/instructions.sh`.
 
@@ -30,7 +34,7 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 const SERVERS: [&str; 3] = ["frontdesk", "hyper", "axum"];
 
 /// The requests, by name: raw HTTP/1.1 bytes, kept alive.
-const ROUTES: [(&str, &str, &[u8]); 2] = [
+const ROUTES: [(&str, &str, &[u8]); 3] = [
     (
         "hello",
         "GET /hello",
@@ -41,7 +45,16 @@ const ROUTES: [(&str, &str, &[u8]); 2] = [
         "POST /chat",
         b"POST /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 39\r\n\r\n{\"prompt\":\"hello there\",\"max_tokens\":8}",
     ),
+    (
+        "slow",
+        "POST /chat/slow",
+        b"POST /chat/slow HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 39\r\n\r\n{\"prompt\":\"hello there\",\"max_tokens\":8}",
+    ),
 ];
+
+/// `DELAY_MS` of `/chat/slow` here: the sleep's timer is what is counted, not
+/// its length.
+const SLOW_DELAY: Duration = Duration::from_millis(1);
 
 fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -52,6 +65,7 @@ fn free_port() -> std::io::Result<u16> {
 fn start(name: &'static str, port: u16) {
     let settings = Settings {
         port,
+        delay: SLOW_DELAY,
         ..Settings::default()
     };
     std::thread::spawn(move || {
@@ -98,9 +112,13 @@ impl Client {
         })
     }
 
-    /// Sends `request` and reads its whole response; returns the status.
-    fn exchange(&mut self, request: &[u8]) -> std::io::Result<u16> {
-        self.stream.write_all(request)?;
+    /// Sends `request`.
+    fn send(&mut self, request: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(request)
+    }
+
+    /// Reads one whole response; returns the status.
+    fn receive(&mut self) -> std::io::Result<u16> {
         let mut filled = 0;
         loop {
             let read = self.stream.read(&mut self.buffer[filled..])?;
@@ -138,6 +156,25 @@ fn parse_head(bytes: &[u8]) -> Option<(usize, usize, u16)> {
     Some((end, length, status))
 }
 
+/// `waves` times: sends `request` on every connection, then reads every
+/// answer, so that all the connections' requests are in flight at once.
+/// Returns the first status other than 200, or 200.
+fn wave(clients: &mut [Client], request: &[u8], waves: u64) -> std::io::Result<u16> {
+    let mut worst = 200;
+    for _ in 0..waves {
+        for client in clients.iter_mut() {
+            client.send(request)?;
+        }
+        for client in clients.iter_mut() {
+            let status = client.receive()?;
+            if worst == 200 {
+                worst = status;
+            }
+        }
+    }
+    Ok(worst)
+}
+
 fn main() -> std::io::Result<()> {
     let requests: u64 = match std::env::args().nth(1) {
         Some(n) => n
@@ -150,10 +187,17 @@ fn main() -> std::io::Result<()> {
         .into_iter()
         .filter(|name| only.as_deref().is_none_or(|only| only == *name))
         .collect();
-    let only_route = std::env::args().nth(3);
+    let only_route = std::env::args().nth(3).filter(|s| s != "all");
     let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, what.to_owned());
+    let connections: usize = match std::env::args().nth(4) {
+        Some(n) => n.parse().map_err(|_| invalid("CONNECTIONS is a number"))?,
+        None => 1,
+    };
     if requests == 0 {
         return Err(invalid("REQUESTS is at least 1"));
+    }
+    if connections == 0 || requests % connections as u64 != 0 {
+        return Err(invalid("CONNECTIONS is at least 1 and divides REQUESTS"));
     }
     if servers.is_empty() {
         return Err(invalid("SERVER is frontdesk, hyper, axum or all"));
@@ -162,7 +206,7 @@ fn main() -> std::io::Result<()> {
         .as_deref()
         .is_some_and(|only| !ROUTES.iter().any(|(key, _, _)| *key == only))
     {
-        return Err(invalid("ROUTE is hello or chat"));
+        return Err(invalid("ROUTE is hello, chat or slow"));
     }
     let mut ports = Vec::new();
     for name in &servers {
@@ -177,17 +221,15 @@ fn main() -> std::io::Result<()> {
             continue;
         }
         for (name, port) in servers.iter().zip(&ports) {
-            let mut client = Client::connect(*port)?;
-            // Warm up: the connection's buffers, the runtime's first tasks.
-            for _ in 0..1000 {
-                client.exchange(request)?;
-            }
+            let mut clients = (0..connections)
+                .map(|_| Client::connect(*port))
+                .collect::<std::io::Result<Vec<_>>>()?;
+            // Warm up: the connections' buffers, the runtime's first tasks.
+            wave(&mut clients, request, 1000_u64.div_ceil(connections as u64))?;
             let region = Region::new(GLOBAL);
-            for _ in 0..requests {
-                let status = client.exchange(request)?;
-                if status != 200 {
-                    return Err(std::io::Error::other(format!("{name} {route}: status {status}")));
-                }
+            let status = wave(&mut clients, request, requests / connections as u64)?;
+            if status != 200 {
+                return Err(std::io::Error::other(format!("{name} {route}: status {status}")));
             }
             let stats = region.change();
             // A reallocation is a new block too (it usually moves).

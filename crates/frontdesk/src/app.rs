@@ -26,6 +26,7 @@ use crate::limits::{limit_setters, Limits, Overrides};
 use crate::openapi::{ApiInfo, OpenApiBuilder};
 use crate::response::{IntoResponse, Response};
 use crate::router::{merge, BoxedService, LayerFn, Route, RouteRuntime, Router, Shared};
+use crate::server::SweepTimer;
 
 /// A frontdesk application under construction.
 ///
@@ -506,7 +507,7 @@ impl AppService {
     /// Routes `request` and starts its handler. `connection` is the serving
     /// connection's own handle on this app, when there is one (see
     /// [`RouteRef`]).
-    fn dispatch(&self, request: http::Request<Body>, connection: Option<&Arc<AppService>>) -> Dispatch {
+    fn dispatch(&self, request: http::Request<Body>, connection: Option<&Arc<ConnectionApp>>) -> Dispatch {
         let inner = &self.inner;
         let path = request.uri().path();
         let (path_index, matched) = match inner.statics.get(path) {
@@ -559,7 +560,10 @@ impl AppService {
         };
         // Not the URI: it shares the connection's read buffer, which a
         // waiting request would then keep from being reused.
-        let timed_route = finishing.timeout.map(|_| route());
+        let timed = finishing.timeout.map(|_| Timed {
+            route: route(),
+            swept: None,
+        });
         let future: BoxFuture<Response> = match &endpoint.target {
             Target::Direct(handler) => {
                 let ctx = RequestContext::new(parts, params, endpoint.limits, route());
@@ -585,7 +589,7 @@ impl AppService {
                 handler: CatchPanic::new(future),
                 timer: None,
                 finishing,
-                route: timed_route,
+                timed,
             },
         }
     }
@@ -630,8 +634,10 @@ fn method_not_allowed(entry: &PathEntry) -> Response {
 pin_project_lite::pin_project! {
     /// One request's way through the app: either an answer known at routing
     /// time (404, 405, a redirect) or the route's handler, watched for panics
-    /// and for its timeout. The timer is armed only when the handler first
-    /// waits, so a handler that answers at once costs no timer at all.
+    /// and for its timeout. The timeout starts only when the handler first
+    /// waits, so a handler that answers at once costs no timer at all; a long
+    /// one on a connection of [`serve_with`](crate::serve_with) is kept by its
+    /// connection sweep ([`SweepTimer`]), any other by a tokio timer.
     pub(crate) struct Dispatch {
         #[pin]
         state: State,
@@ -650,8 +656,8 @@ pin_project_lite::pin_project! {
             #[pin]
             timer: Option<tokio::time::Sleep>,
             finishing: Finishing,
-            // For the log line when the handler times out.
-            route: Option<RouteRef>,
+            // `Some` when the route has a timeout.
+            timed: Option<Timed>,
         },
     }
 }
@@ -679,32 +685,56 @@ impl Future for Dispatch {
                 handler,
                 timer,
                 finishing,
-                route,
+                timed,
             } => {
                 if let Poll::Ready(response) = handler.poll(cx) {
                     return Poll::Ready(finishing.finish(response));
                 }
-                let Some(limit) = finishing.timeout else {
+                let (Some(limit), Some(timed)) = (finishing.timeout, timed.as_mut()) else {
                     return Poll::Pending;
                 };
                 // The clock starts at the handler's first wait: its first poll
                 // runs right after routing, and reading the clock only here
                 // keeps it off the path of handlers that answer at once.
                 let mut timer = timer;
-                if timer.is_none() {
-                    timer.set(Some(tokio::time::sleep(limit)));
+                if timed.swept.is_none() && timer.is_none() {
+                    match timed.route.sweep_timer().and_then(|sweep| sweep.arm(limit)) {
+                        Some(deadline) => timed.swept = Some(deadline),
+                        None => timer.set(Some(tokio::time::sleep(limit))),
+                    }
                 }
-                if timer
-                    .as_pin_mut()
-                    .is_some_and(|sleep| sleep.poll(cx).is_pending())
-                {
+                let waiting = match timed.swept {
+                    Some(deadline) => timed
+                        .route
+                        .sweep_timer()
+                        .is_some_and(|sweep| !sweep.expired(deadline)),
+                    None => timer
+                        .as_pin_mut()
+                        .is_some_and(|sleep| sleep.poll(cx).is_pending()),
+                };
+                if waiting {
                     return Poll::Pending;
                 }
-                let route = route.as_ref().map_or("", |route| route.get().path.as_str());
+                let route = timed.route.get().path.as_str();
                 tracing::warn!(route, ?limit, "handler timed out");
                 let response = HttpError::new(StatusCode::GATEWAY_TIMEOUT).into_response();
                 Poll::Ready(finishing.finish(response))
             }
+        }
+    }
+}
+
+/// The route of a request that has a timeout, for the log line when it times
+/// out, and the sweep deadline it armed, withdrawn when the request ends.
+struct Timed {
+    route: RouteRef,
+    swept: Option<u64>,
+}
+
+impl Drop for Timed {
+    fn drop(&mut self) {
+        if let (Some(deadline), Some(sweep)) = (self.swept, self.route.sweep_timer()) {
+            sweep.disarm(deadline);
         }
     }
 }
@@ -772,27 +802,45 @@ pub(crate) enum RouteRef {
     /// The route's own handle.
     Route(Arc<RouteRuntime>),
     /// The connection's handle on the app, and where the route is in it.
-    Connection(Arc<AppService>, usize, usize),
+    Connection(Arc<ConnectionApp>, usize, usize),
 }
 
 impl RouteRef {
     pub(crate) fn get(&self) -> &RouteRuntime {
         match self {
             RouteRef::Route(runtime) => runtime,
-            RouteRef::Connection(app, path, method) => &app.inner.paths[*path].methods[*method].1.runtime,
+            RouteRef::Connection(connection, path, method) => {
+                &connection.app.inner.paths[*path].methods[*method].1.runtime
+            }
         }
     }
+
+    /// The connection sweep's handler timer, on an HTTP/1 connection of
+    /// [`serve_with`](crate::serve_with) that is swept.
+    fn sweep_timer(&self) -> Option<&SweepTimer> {
+        match self {
+            RouteRef::Route(_) => None,
+            RouteRef::Connection(connection, _, _) => connection.timer.as_ref(),
+        }
+    }
+}
+
+/// One connection's own handle on the app (see [`RouteRef`]), with the
+/// connection sweep's timer for its requests' long timeouts, when it has one.
+pub(crate) struct ConnectionApp {
+    app: AppService,
+    timer: Option<SweepTimer>,
 }
 
 /// The app as hyper's own service, one per connection, for
 /// [`serve_with`](crate::serve_with): hyper calls it by reference, so a request
 /// costs no clone of the app and no readiness check (the app is always ready),
 /// and its requests reach their routes through this connection's own handle.
-pub(crate) struct HyperApp(Arc<AppService>);
+pub(crate) struct HyperApp(Arc<ConnectionApp>);
 
 impl HyperApp {
-    pub(crate) fn new(app: AppService) -> Self {
-        HyperApp(Arc::new(app))
+    pub(crate) fn new(app: AppService, timer: Option<SweepTimer>) -> Self {
+        HyperApp(Arc::new(ConnectionApp { app, timer }))
     }
 }
 
@@ -804,7 +852,7 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for HyperApp 
     #[inline]
     fn call(&self, request: http::Request<hyper::body::Incoming>) -> AppFuture {
         AppFuture {
-            inner: self.0.dispatch(request.map(Body::incoming), Some(&self.0)),
+            inner: self.0.app.dispatch(request.map(Body::incoming), Some(&self.0)),
         }
     }
 }

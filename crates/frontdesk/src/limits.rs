@@ -77,6 +77,14 @@ macro_rules! limit_setters {
         /// Sets the time a handler has to produce its response head (default 5
         /// minutes); past it the client gets 504 and the handler is dropped. A
         /// stream, once started, is not cut by this timeout.
+        ///
+        /// On an HTTP/1 connection of [`serve`](crate::serve) or
+        /// [`serve_with`](crate::serve_with), a timeout of at least four times
+        /// [`ServeConfig::header_read_timeout`](crate::ServeConfig) (2 minutes
+        /// by default) is kept by the connection sweep instead of a timer per
+        /// request: it fires after its length and at most half a header
+        /// timeout later. Shorter ones, HTTP/2, and apps served any other way
+        /// use a tokio timer.
         pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
             self.overrides.timeout = Some(Some(timeout));
             self

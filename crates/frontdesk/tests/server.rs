@@ -350,3 +350,87 @@ async fn the_longest_timeout_is_accepted() {
     );
     server.stop_within(Duration::from_secs(5)).await;
 }
+
+/// A handler timeout of 16 sweep periods or more is kept by the connection
+/// sweep on HTTP/1 (no tokio timer), by a tokio timer on HTTP/2: either way
+/// the answer is a 504 after the limit, never before, and the connection goes
+/// on serving; a request that ends first leaves no deadline behind.
+#[tokio::test]
+async fn a_long_handler_timeout_fires_after_its_limit_on_http1_and_http2() {
+    // Sweeps every 20 ms; 16 periods are 320 ms.
+    let header_read_timeout = Duration::from_millis(80);
+    let limit = Duration::from_millis(400);
+    async fn stuck() -> &'static str {
+        std::future::pending::<()>().await;
+        "never"
+    }
+    async fn brief() -> &'static str {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        "brief"
+    }
+    let app = App::new()
+        .route(Route::get("/hello", hello))
+        .route(Route::get("/stuck", stuck).timeout(limit))
+        .route(Route::get("/brief", brief).timeout(limit));
+    let config = ServeConfig {
+        header_read_timeout,
+        shutdown_deadline: Duration::from_secs(5),
+    };
+    let server = common::start_with(app, config).await;
+    // Late by at most two sweeps, plus what a loaded machine adds.
+    let latest = limit + Duration::from_millis(40) + SLACK;
+
+    let (mut sender, _closed) = http1_client(server.addr).await;
+    // Ends before its limit, then many sweeps pass: nothing fires for it.
+    assert_eq!(
+        get(&mut sender, "/brief").await,
+        (StatusCode::OK, "brief".to_owned())
+    );
+    let began = Instant::now();
+    let (status, body) = tokio::time::timeout(latest * 4, get(&mut sender, "/stuck"))
+        .await
+        .expect("HTTP/1: the handler timeout fires");
+    let took = began.elapsed();
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(body, r#"{"detail":"Gateway Timeout"}"#);
+    assert!(
+        took >= limit,
+        "HTTP/1: 504 after {took:?}, before the {limit:?} limit"
+    );
+    assert!(took <= latest, "HTTP/1: 504 only after {took:?}");
+    // The same connection answers on, and a later long wait times out again.
+    assert_eq!(
+        get(&mut sender, "/hello").await,
+        (StatusCode::OK, "hello".to_owned())
+    );
+    let began = Instant::now();
+    let (status, _) = tokio::time::timeout(latest * 4, get(&mut sender, "/stuck"))
+        .await
+        .expect("HTTP/1: the second handler timeout fires");
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(began.elapsed() >= limit);
+
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let (mut h2, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let request = Request::get(format!("http://{}/stuck", server.addr))
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let began = Instant::now();
+    let response = tokio::time::timeout(latest * 4, h2.send_request(request))
+        .await
+        .expect("HTTP/2: the handler timeout fires")
+        .unwrap();
+    let took = began.elapsed();
+    assert_eq!(response.version(), Version::HTTP_2);
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert!(
+        took >= limit,
+        "HTTP/2: 504 after {took:?}, before the {limit:?} limit"
+    );
+    assert!(took <= latest, "HTTP/2: 504 only after {took:?}");
+    server.stop_within(Duration::from_secs(5)).await;
+}

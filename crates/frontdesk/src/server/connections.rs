@@ -13,6 +13,14 @@
 //!   client therefore has between 1 and 1.25 times the timeout to send a
 //!   request's headers, counted from the connection's opening or the end of
 //!   its last response, and no timer is armed per request.
+//! - **Long handler timeouts.** A handler timeout of at least
+//!   [`SWEEP_TIMEOUT_PERIODS`] sweep periods, on an HTTP/1 connection, needs no
+//!   tokio timer: the waiting request writes the sweep number it must not
+//!   outlive into its connection's slot ([`SweepTimer::arm`]), and the sweep
+//!   that reaches it wakes the connection. With thousands of requests waiting
+//!   on a model, this keeps one timer-wheel entry per request (and the work of
+//!   every park over a fuller wheel) off the runtime. Such a timeout fires
+//!   after its length and at most two sweep periods later.
 //! - **Graceful shutdown.** [`Connections::shut_down`] raises a flag on every
 //!   connection and wakes it; each then asks hyper to finish the request in
 //!   progress and close. [`Connections::close_all`] (at the deadline) makes
@@ -22,7 +30,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -35,6 +43,11 @@ use tokio::sync::Notify;
 /// How many quiet sweeps in a row close a connection (the sweep runs every
 /// `timeout / QUIET_SWEEPS`).
 pub(crate) const QUIET_SWEEPS: u8 = 4;
+
+/// A handler timeout of at least this many sweep periods is kept by the sweep
+/// ([`SweepTimer`]); a shorter one by a tokio timer. The sweep may fire up to
+/// two periods late, so this bounds the lateness to an eighth of the timeout.
+pub(crate) const SWEEP_TIMEOUT_PERIODS: u32 = 16;
 
 /// [`Activity::flags`]: finish the request in progress, then close.
 const FINISH: u8 = 1;
@@ -49,6 +62,9 @@ pub(crate) struct Activity {
     finished: AtomicU32,
     /// [`FINISH`] and [`CLOSE`]: one byte read at every poll of the connection.
     flags: AtomicU8,
+    /// The sweep number at which the request in progress times out, or 0
+    /// ([`SweepTimer`]).
+    deadline: AtomicU64,
 }
 
 impl Activity {
@@ -96,9 +112,22 @@ struct Slots {
 pub(crate) struct Connections {
     slots: Mutex<Slots>,
     drained: Notify,
+    /// How many sweeps have run: the clock of [`SweepTimer`].
+    sweeps: AtomicU64,
+    /// The time between two sweeps; `None` when there is no sweep.
+    every: Option<Duration>,
 }
 
 impl Connections {
+    /// The table of a server that sweeps it every `every` ([`Sweeper`]); an
+    /// interval too long to wait for (`Duration::MAX`) means no sweep.
+    pub(crate) fn new(every: Duration) -> Self {
+        Connections {
+            every: Instant::now().checked_add(every).map(|_| every),
+            ..Connections::default()
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Slots> {
         // A panic while holding the lock leaves the slots consistent (every
         // update is a single assignment), so a poisoned lock is still usable.
@@ -143,11 +172,31 @@ impl Connections {
     }
 
     /// Marks every connection quiet for [`QUIET_SWEEPS`] sweeps in a row as
-    /// expired and wakes it so that it closes.
+    /// expired and wakes it so that it closes; wakes every connection whose
+    /// request's [`SweepTimer`] deadline this sweep reaches.
     pub(crate) fn sweep(&self) {
+        // Counted first: a request woken below then sees its deadline reached.
+        let sweep = self.sweeps.fetch_add(1, Ordering::Release) + 1;
         let mut expired = 0usize;
+        let mut timed_out = 0usize;
         let mut slots = self.lock();
         for slot in slots.slots.iter_mut().flatten() {
+            let deadline = slot.activity.deadline.load(Ordering::Relaxed);
+            // Cleared only if still this request's: the next request on the
+            // connection may have armed its own in between.
+            if deadline != 0
+                && deadline <= sweep
+                && slot
+                    .activity
+                    .deadline
+                    .compare_exchange(deadline, 0, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+            {
+                if let Some(waker) = &slot.waker {
+                    waker.wake_by_ref();
+                }
+                timed_out += 1;
+            }
             let now = slot.activity.snapshot();
             if now.0 != now.1 || slot.seen != Some(now) {
                 slot.seen = Some(now);
@@ -163,6 +212,9 @@ impl Connections {
         drop(slots);
         if expired > 0 {
             tracing::debug!(expired, "closing connections that sent no request in time");
+        }
+        if timed_out > 0 {
+            tracing::debug!(timed_out, "waking requests whose handler timeout has passed");
         }
     }
 
@@ -207,18 +259,18 @@ pub(crate) struct Sweeper {
 }
 
 impl Sweeper {
-    /// Sweeps `connections` every `every`; an interval too long to wait for
-    /// (`Duration::MAX`) means no sweep and no thread.
+    /// Sweeps `connections` at their interval ([`Connections::new`]); none
+    /// means no thread.
     ///
     /// # Errors
     /// When the thread cannot be started.
-    pub(crate) fn start(connections: Arc<Connections>, every: Duration) -> std::io::Result<Sweeper> {
-        if Instant::now().checked_add(every).is_none() {
+    pub(crate) fn start(connections: Arc<Connections>) -> std::io::Result<Sweeper> {
+        let Some(every) = connections.every else {
             return Ok(Sweeper {
                 stop: None,
                 thread: None,
             });
-        }
+        };
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("frontdesk-sweep".to_owned())
@@ -268,6 +320,17 @@ impl Ticket {
     /// The counters this connection's service updates.
     pub(crate) fn activity(&self) -> Arc<Activity> {
         self.activity.clone()
+    }
+
+    /// The sweep's timer for this connection's requests; `None` when the
+    /// server does not sweep. For HTTP/1 only: the slot holds one deadline,
+    /// and an HTTP/1 connection runs one request at a time.
+    pub(crate) fn sweep_timer(&self) -> Option<SweepTimer> {
+        self.connections.every.map(|every| SweepTimer {
+            activity: self.activity.clone(),
+            connections: self.connections.clone(),
+            every,
+        })
     }
 
     /// Whether the slot holds this task's waker already.
@@ -374,6 +437,53 @@ impl Drop for Ticket {
         if empty {
             self.connections.drained.notify_waiters();
         }
+    }
+}
+
+/// The handler timeout of an HTTP/1 connection's requests, kept by the sweep
+/// instead of a tokio timer when it is long enough (see the module docs).
+#[derive(Debug)]
+pub(crate) struct SweepTimer {
+    activity: Arc<Activity>,
+    connections: Arc<Connections>,
+    every: Duration,
+}
+
+impl SweepTimer {
+    /// Starts `limit` for the connection's request in progress, now: returns
+    /// the sweep number it ends at, or `None` when `limit` is under
+    /// [`SWEEP_TIMEOUT_PERIODS`] sweep periods (a tokio timer keeps it then).
+    ///
+    /// The request started after sweep `n` began, so sweep `n + 1 +
+    /// ceil(limit / every)` comes after the limit, at most two periods late
+    /// (sweeps are at least `every` apart, never closer).
+    pub(crate) fn arm(&self, limit: Duration) -> Option<u64> {
+        if limit < self.every.saturating_mul(SWEEP_TIMEOUT_PERIODS) {
+            return None;
+        }
+        // In nanoseconds, a u64 holds 584 years; a longer limit stays with tokio.
+        let limit = u64::try_from(limit.as_nanos()).ok()?;
+        let every = u64::try_from(self.every.as_nanos()).ok()?.max(1);
+        let now = self.connections.sweeps.load(Ordering::Acquire);
+        let deadline = limit.div_ceil(every).checked_add(now)?.checked_add(1)?;
+        self.activity.deadline.store(deadline, Ordering::Relaxed);
+        Some(deadline)
+    }
+
+    /// Whether the sweep has reached `deadline`.
+    #[inline]
+    pub(crate) fn expired(&self, deadline: u64) -> bool {
+        self.connections.sweeps.load(Ordering::Acquire) >= deadline
+    }
+
+    /// Withdraws `deadline` (the request ended first), unless the sweep took
+    /// it already or another request replaced it.
+    #[inline]
+    pub(crate) fn disarm(&self, deadline: u64) {
+        let _ = self
+            .activity
+            .deadline
+            .compare_exchange(deadline, 0, Ordering::Relaxed, Ordering::Relaxed);
     }
 }
 
@@ -514,9 +624,9 @@ mod tests {
 
     #[test]
     fn the_sweeper_thread_sweeps_until_dropped() {
-        let connections = Arc::new(Connections::default());
+        let connections = Arc::new(Connections::new(Duration::from_millis(5)));
         let ticket = connections.open();
-        let sweeper = Sweeper::start(connections.clone(), Duration::from_millis(5)).unwrap();
+        let sweeper = Sweeper::start(connections.clone()).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while !ticket.activity.expired() {
             assert!(
@@ -528,8 +638,67 @@ mod tests {
         // Dropping it joins the thread, which then holds no handle on the table.
         drop(sweeper);
         assert_eq!(Arc::strong_count(&connections), 2, "the table and the ticket");
-        let none = Sweeper::start(connections.clone(), Duration::MAX).unwrap();
+        let unswept = Arc::new(Connections::new(Duration::MAX));
+        let none = Sweeper::start(unswept.clone()).unwrap();
         assert!(none.thread.is_none());
+        assert!(unswept.open().sweep_timer().is_none());
+    }
+
+    /// A waker that counts its wakes.
+    struct CountWakes(AtomicU32);
+
+    impl std::task::Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_sweep_timer_takes_long_limits_and_the_sweep_that_reaches_one_wakes_its_connection() {
+        let every = Duration::from_secs(1);
+        let connections = Arc::new(Connections::new(every));
+        let mut ticket = connections.open();
+        let wakes = Arc::new(CountWakes(AtomicU32::new(0)));
+        let waker = Waker::from(wakes.clone());
+        ticket.register(&Context::from_waker(&waker));
+        let timer = ticket.sweep_timer().expect("a swept server has a timer");
+        // A request in progress: the sweep does not close the connection.
+        ticket.activity.started.fetch_add(1, Ordering::Relaxed);
+        // Under 16 periods: a tokio timer's job.
+        assert_eq!(timer.arm(every * 16 - Duration::from_nanos(1)), None);
+        assert_eq!(ticket.activity.deadline.load(Ordering::SeqCst), 0);
+        sweeps(&connections, 3);
+        // 16.5 periods round up to 17, plus the period already begun.
+        let deadline = timer.arm(every * 33 / 2).unwrap();
+        assert_eq!(deadline, 3 + 17 + 1);
+        sweeps(&connections, 17);
+        assert!(!timer.expired(deadline));
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+        sweeps(&connections, 1);
+        assert!(timer.expired(deadline));
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        // Taken: later sweeps do not wake the connection again.
+        sweeps(&connections, 5);
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(ticket.activity.deadline.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_request_that_ends_first_withdraws_only_its_own_deadline() {
+        let connections = Arc::new(Connections::new(Duration::from_secs(1)));
+        let ticket = connections.open();
+        let timer = ticket.sweep_timer().unwrap();
+        let first = timer.arm(Duration::from_secs(60)).unwrap();
+        timer.disarm(first);
+        assert_eq!(ticket.activity.deadline.load(Ordering::SeqCst), 0);
+        sweeps(&connections, 1);
+        let second = timer.arm(Duration::from_secs(60)).unwrap();
+        assert_ne!(first, second);
+        // A late withdrawal of the first leaves the second in place.
+        timer.disarm(first);
+        assert_eq!(ticket.activity.deadline.load(Ordering::SeqCst), second);
+        // A limit past the end of the sweep count is left to tokio.
+        assert_eq!(timer.arm(Duration::MAX), None);
     }
 
     #[tokio::test]

@@ -14,6 +14,8 @@
 
 mod connections;
 
+pub(crate) use connections::SweepTimer;
+
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -40,7 +42,9 @@ pub struct ServeConfig {
     /// idle keep-alive connections. It is checked every quarter of its length,
     /// so a connection closes between 1 and 1.25 times it; a request being
     /// handled or a response being streamed, however long, keeps its
-    /// connection open.
+    /// connection open. The same sweep keeps the handler timeouts of four
+    /// times this or more on HTTP/1 connections (see
+    /// [`App::timeout`](crate::App::timeout)).
     pub header_read_timeout: Duration,
     /// How long in-flight requests and streams may run after shutdown begins
     /// (default 30 s).
@@ -118,18 +122,22 @@ where
     let any: &dyn std::any::Any = &service;
     if let Some(app) = any.downcast_ref::<AppService>() {
         let app = app.clone();
-        return run(listener, config, shutdown, move || HyperApp::new(app.clone())).await;
+        return run(listener, config, shutdown, move |timer| {
+            HyperApp::new(app.clone(), timer)
+        })
+        .await;
     }
-    run(listener, config, shutdown, move || {
+    run(listener, config, shutdown, move |_| {
         TowerToHyperService::new(service.clone())
     })
     .await
 }
 
-/// The accept loop, over `make`, which gives each connection its service.
+/// The accept loop, over `make`, which gives each connection its service
+/// (with the sweep's handler timer on HTTP/1 connections).
 async fn run<M, H, B, F>(listener: TcpListener, config: ServeConfig, shutdown: F, make: M) -> io::Result<()>
 where
-    M: Fn() -> H,
+    M: Fn(Option<SweepTimer>) -> H + Send + Sync + 'static,
     H: HyperService<B>,
     B: http_body::Body + Send + 'static,
     B::Data: Send,
@@ -139,12 +147,13 @@ where
     let local: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(addr = ?local, "serving");
     let protocols = Arc::new(Protocols::new());
-    let connections = Arc::new(Connections::default());
+    let make = Arc::new(make);
     let sweep_every = (config.header_read_timeout / u32::from(QUIET_SWEEPS)).max(Duration::from_millis(1));
+    let connections = Arc::new(Connections::new(sweep_every));
     // On a thread of its own: a tokio timer would make every idle worker
     // consult the timer wheel and the clock each time it parks. It stops when
     // this function returns.
-    let _sweeper = Sweeper::start(connections.clone(), sweep_every)?;
+    let _sweeper = Sweeper::start(connections.clone())?;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -160,7 +169,7 @@ where
                 };
                 let _ = stream.set_nodelay(true);
                 let ticket = connections.open();
-                tokio::spawn(serve_connection(stream, peer, make(), protocols.clone(), ticket));
+                tokio::spawn(serve_connection(stream, peer, make.clone(), protocols.clone(), ticket));
             }
             () = &mut shutdown => break,
         }
@@ -257,13 +266,14 @@ impl<H, B> HyperService<B> for H where
 {
 }
 
-async fn serve_connection<H, B>(
+async fn serve_connection<M, H, B>(
     stream: TcpStream,
     peer: SocketAddr,
-    service: H,
+    make: Arc<M>,
     protocols: Arc<Protocols>,
     mut ticket: Ticket,
 ) where
+    M: Fn(Option<SweepTimer>) -> H,
     H: HyperService<B>,
     B: http_body::Body + Send + 'static,
     B::Data: Send,
@@ -278,7 +288,13 @@ async fn serve_connection<H, B>(
         None => return,
     };
     let io = TokioIo::new(stream);
-    let service = Counted::new(service, ticket.activity());
+    // The sweep keeps one handler deadline per connection: HTTP/1 runs one
+    // request at a time, HTTP/2 many (they keep tokio timers).
+    let timer = match protocol {
+        Protocol::Http1 => ticket.sweep_timer(),
+        Protocol::Http2 | Protocol::Undecided => None,
+    };
+    let service = Counted::new(make(timer), ticket.activity());
     let ended = match protocol {
         Protocol::Http1 => {
             let connection = protocols.http1.serve_connection(io, service).with_upgrades();
@@ -347,9 +363,10 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (stream, peer) = listener.accept().await.unwrap();
-        let app = HyperApp::new(App::new().build().unwrap());
-        let connections = Arc::new(Connections::default());
-        let task = serve_connection(stream, peer, app, Arc::new(Protocols::new()), connections.open());
+        let app = App::new().build().unwrap();
+        let make = Arc::new(move |timer| HyperApp::new(app.clone(), timer));
+        let connections = Arc::new(Connections::new(Duration::from_secs(1)));
+        let task = serve_connection(stream, peer, make, Arc::new(Protocols::new()), connections.open());
         let size = std::mem::size_of_val(&task);
         assert!(size < 2500, "a connection task takes {size} bytes");
         drop(client);
