@@ -11,7 +11,7 @@
 # totals, divided by that, is the instructions of one request: the server's
 # user-space work (parsing, routing, handler, encoding, the runtime) plus the
 # client's, which is the same for every server. Kernel work is not counted.
-# Needs valgrind (`apt-get install valgrind`); takes about a minute.
+# Needs valgrind (`apt-get install valgrind`); takes about three minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }

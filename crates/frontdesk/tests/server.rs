@@ -1,7 +1,8 @@
 //! `serve_with` over real sockets: the header-read timeout (slow headers,
 //! silent and idle connections are closed; long requests and streams are not),
 //! telling HTTP/1.1 from HTTP/2 by the first bytes, even when they arrive in
-//! pieces, and graceful shutdown of HTTP/2 connections.
+//! pieces, graceful shutdown of HTTP/2 connections, and long handler timeouts
+//! kept by the connection sweep.
 
 #[allow(dead_code)]
 mod common;

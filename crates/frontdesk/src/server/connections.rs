@@ -477,7 +477,9 @@ impl SweepTimer {
     }
 
     /// Withdraws `deadline` (the request ended first), unless the sweep took
-    /// it already or another request replaced it.
+    /// it already. hyper drops an HTTP/1 request's future as soon as it has
+    /// its answer, before it reads the next request, so this never withdraws
+    /// the next request's deadline.
     #[inline]
     pub(crate) fn disarm(&self, deadline: u64) {
         let _ = self
