@@ -435,3 +435,85 @@ async fn a_long_handler_timeout_fires_after_its_limit_on_http1_and_http2() {
     assert!(took <= latest, "HTTP/2: 504 only after {took:?}");
     server.stop_within(Duration::from_secs(5)).await;
 }
+
+/// Reads HTTP/1.1 answers with a `Content-Length` from `stream` until `count`
+/// have come; their bodies, in order.
+async fn read_answers(stream: &mut TcpStream, count: usize) -> Vec<String> {
+    let mut bytes = Vec::new();
+    let mut bodies = Vec::new();
+    let mut buf = [0u8; 4096];
+    while bodies.len() < count {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("the answers come")
+            .unwrap();
+        assert!(n > 0, "closed after {} answers", bodies.len());
+        bytes.extend_from_slice(&buf[..n]);
+        // Take every complete answer at the front.
+        loop {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let Some(end) = text.find("\r\n\r\n") else { break };
+            let length: usize = text[..end]
+                .lines()
+                .find_map(|line| {
+                    line.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(str::to_owned)
+                })
+                .expect("a content-length")
+                .trim()
+                .parse()
+                .unwrap();
+            if bytes.len() < end + 4 + length {
+                break;
+            }
+            assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+            bodies.push(text[end + 4..end + 4 + length].to_owned());
+            bytes.drain(..end + 4 + length);
+        }
+    }
+    bodies
+}
+
+/// The server looks at a connection's first bytes to tell HTTP/1.1 from
+/// HTTP/2 before hyper reads them: requests that arrive together in the first
+/// segment, and a first request longer than a read, are all answered in full.
+#[tokio::test]
+async fn pipelined_and_long_first_requests_are_answered_whole() {
+    async fn size(body: Bytes) -> String {
+        body.len().to_string()
+    }
+    let app = app().route(Route::post("/size", size));
+    let server = common::start_with(app, config()).await;
+
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let hello_request = "GET /hello HTTP/1.1\r\nhost: x\r\n\r\n";
+    stream
+        .write_all(format!("{hello_request}{hello_request}{hello_request}").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(read_answers(&mut stream, 3).await, ["hello", "hello", "hello"]);
+
+    for length in [4000, 4096, 20_000] {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        let mut request = format!(
+            "POST /size HTTP/1.1\r\nhost: x\r\ncontent-type: application/octet-stream\r\ncontent-length: {length}\r\n\r\n"
+        )
+        .into_bytes();
+        request.extend((0..length).map(|i| b'a' + (i % 26) as u8));
+        request.extend_from_slice(hello_request.as_bytes());
+        stream.write_all(&request).await.unwrap();
+        assert_eq!(
+            read_answers(&mut stream, 2).await,
+            [length.to_string(), "hello".to_owned()]
+        );
+    }
+
+    // A client that connects and leaves without a byte costs nothing lasting.
+    for _ in 0..8 {
+        drop(TcpStream::connect(server.addr).await.unwrap());
+    }
+    let (mut sender, _closed) = http1_client(server.addr).await;
+    assert_eq!(get(&mut sender, "/hello").await.1, "hello");
+    server.stop_within(Duration::from_secs(5)).await;
+}
