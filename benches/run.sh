@@ -18,7 +18,8 @@
 #                                slow-sustained: recorded window / unrecorded start (6 / 3)
 #   --scenarios LIST             hello,chat,slow,slow-sustained,stream,sse-open (default: all)
 #   --servers LIST               frontdesk,hyper,axum (default); diagnostics:
-#                                frontdesk-h1, frontdesk-auto, frontdesk-auto-timer,
+#                                frontdesk-h1, frontdesk-http1-only, frontdesk-auto,
+#                                frontdesk-auto-timer,
 #                                frontdesk-base (with --baseline DIR: another build)
 #   --connections N              hello/chat connections (64)
 #   --stream-connections N       /chat/stream connections (32)

@@ -2,10 +2,12 @@
 //! (`PORT` default 8080, `DELAY_MS` default 1000, `TOKEN_MS` default 10).
 //! See `frontdesk_benches::contract` for the routes.
 //!
-//! Diagnostics: with `FRONTDESK_SERVE=http1`, `auto` or `auto-timer` the same
-//! app is served by a bare accept loop instead of `frontdesk::serve_with` (see
-//! `frontdesk_benches::servers::frontdesk::Loop`; the driver's `frontdesk-h1`,
-//! `frontdesk-auto` and `frontdesk-auto-timer` servers).
+//! Diagnostics: with `FRONTDESK_HTTP2=0`, `serve_with` serves HTTP/1.1 only
+//! (the driver's `frontdesk-http1-only`). With `FRONTDESK_SERVE=http1`, `auto`
+//! or `auto-timer` the same app is served by a bare accept loop instead of
+//! `frontdesk::serve_with` (see `frontdesk_benches::servers::frontdesk::Loop`;
+//! the driver's `frontdesk-h1`, `frontdesk-auto` and `frontdesk-auto-timer`
+//! servers).
 
 use frontdesk_benches::contract::Settings;
 use frontdesk_benches::servers::frontdesk;

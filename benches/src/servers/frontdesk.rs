@@ -66,14 +66,19 @@ fn build(settings: Settings) -> io::Result<AppService> {
 
 /// Serves [`app`] on `127.0.0.1:<settings.port>` with frontdesk's own server
 /// (`serve_with`: HTTP/1.1 + h2c, header-read timeout, graceful shutdown) until
-/// SIGINT or SIGTERM.
+/// SIGINT or SIGTERM. With `FRONTDESK_HTTP2=0`, HTTP/1.1 only
+/// (`ServeConfig::http2` off: the driver's `frontdesk-http1-only`).
 ///
 /// # Errors
 /// When the app does not build or the port cannot be bound.
 pub async fn run(settings: Settings) -> io::Result<()> {
     let service = build(settings)?;
     let listener = listen(settings.port)?;
-    serve_with(service, listener, ServeConfig::default(), shutdown_signal()).await
+    let config = ServeConfig {
+        http2: std::env::var("FRONTDESK_HTTP2").map_or(true, |v| v.trim() != "0"),
+        ..ServeConfig::default()
+    };
+    serve_with(service, listener, config, shutdown_signal()).await
 }
 
 /// How a diagnostic variant serves the app, to tell the cost of frontdesk's

@@ -31,6 +31,7 @@ fn config() -> ServeConfig {
     ServeConfig {
         header_read_timeout: TIMEOUT,
         shutdown_deadline: Duration::from_secs(5),
+        ..ServeConfig::default()
     }
 }
 
@@ -342,6 +343,7 @@ async fn the_longest_timeout_is_accepted() {
     let config = ServeConfig {
         header_read_timeout: Duration::MAX,
         shutdown_deadline: Duration::from_secs(5),
+        ..ServeConfig::default()
     };
     let server = common::start_with(app(), config).await;
     let (mut sender, _closed) = http1_client(server.addr).await;
@@ -376,6 +378,7 @@ async fn a_long_handler_timeout_fires_after_its_limit_on_http1_and_http2() {
     let config = ServeConfig {
         header_read_timeout,
         shutdown_deadline: Duration::from_secs(5),
+        ..ServeConfig::default()
     };
     let server = common::start_with(app, config).await;
     // Late by at most two sweeps, plus what a loaded machine adds.
@@ -513,6 +516,47 @@ async fn pipelined_and_long_first_requests_are_answered_whole() {
     for _ in 0..8 {
         drop(TcpStream::connect(server.addr).await.unwrap());
     }
+    let (mut sender, _closed) = http1_client(server.addr).await;
+    assert_eq!(get(&mut sender, "/hello").await.1, "hello");
+    server.stop_within(Duration::from_secs(5)).await;
+}
+
+/// With `http2: false` the server takes every connection as HTTP/1.1 at once:
+/// HTTP/1.1 requests, pipelined ones too, are answered, and a connection that
+/// opens with HTTP/2's preface is closed without an answer.
+#[tokio::test]
+async fn http1_only_serves_http1_and_closes_http2_connections() {
+    let config = ServeConfig {
+        http2: false,
+        ..config()
+    };
+    let server = common::start_with(app(), config).await;
+
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let hello_request = "GET /hello HTTP/1.1\r\nhost: x\r\n\r\n";
+    stream
+        .write_all(format!("{hello_request}{hello_request}").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(read_answers(&mut stream, 2).await, ["hello", "hello"]);
+
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let (mut h2, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let request = Request::get(format!("http://{}/hello", server.addr))
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let answered = tokio::time::timeout(Duration::from_secs(10), h2.send_request(request))
+        .await
+        .expect("the HTTP/2 request ends");
+    assert!(
+        answered.is_err(),
+        "an HTTP/1.1-only server answered HTTP/2: {answered:?}"
+    );
+
     let (mut sender, _closed) = http1_client(server.addr).await;
     assert_eq!(get(&mut sender, "/hello").await.1, "hello");
     server.stop_within(Duration::from_secs(5)).await;

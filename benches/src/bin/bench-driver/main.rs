@@ -273,6 +273,7 @@ hello and chat: in each round, every server runs at once and they are loaded in 
 server per run, --duration long. --server-cpus pins the servers (taskset -c LIST).
 servers: frontdesk, hyper, axum (default); diagnostics: frontdesk-h1, frontdesk-auto,
 frontdesk-auto-timer (frontdesk's app on a bare hyper http1 / auto / auto+timer loop),
+frontdesk-http1-only (serve_with with http2: false: no look at the first bytes),
 frontdesk-base (the bench-server in --baseline DIR: another build, side by side).
 --quick: 2 rounds of short runs, about two minutes.";
 

@@ -51,6 +51,9 @@ pub(crate) enum Server {
     Axum,
     /// Diagnostic: frontdesk's app on the raw hyper http1 accept loop.
     FrontdeskH1,
+    /// frontdesk's own `serve_with` with `http2: false` (HTTP/1.1 only, no
+    /// look at the first bytes).
+    FrontdeskHttp1Only,
     /// Diagnostic: frontdesk's app on hyper-util's auto builder, bare.
     FrontdeskAuto,
     /// Diagnostic: as `FrontdeskAuto` plus the header-read timeout.
@@ -63,11 +66,12 @@ pub(crate) enum Server {
 impl Server {
     /// The default line-up.
     pub(crate) const ALL: [Server; 3] = [Server::Frontdesk, Server::Hyper, Server::Axum];
-    const KNOWN: [Server; 7] = [
+    const KNOWN: [Server; 8] = [
         Server::Frontdesk,
         Server::Hyper,
         Server::Axum,
         Server::FrontdeskH1,
+        Server::FrontdeskHttp1Only,
         Server::FrontdeskAuto,
         Server::FrontdeskAutoTimer,
         Server::FrontdeskBase,
@@ -79,6 +83,7 @@ impl Server {
             Server::Hyper => "hyper",
             Server::Axum => "axum",
             Server::FrontdeskH1 => "frontdesk-h1",
+            Server::FrontdeskHttp1Only => "frontdesk-http1-only",
             Server::FrontdeskAuto => "frontdesk-auto",
             Server::FrontdeskAutoTimer => "frontdesk-auto-timer",
             Server::FrontdeskBase => "frontdesk-base",
@@ -88,6 +93,7 @@ impl Server {
     fn env(self) -> Option<(&'static str, &'static str)> {
         match self {
             Server::FrontdeskH1 => Some(("FRONTDESK_SERVE", "http1")),
+            Server::FrontdeskHttp1Only => Some(("FRONTDESK_HTTP2", "0")),
             Server::FrontdeskAuto => Some(("FRONTDESK_SERVE", "auto")),
             Server::FrontdeskAutoTimer => Some(("FRONTDESK_SERVE", "auto-timer")),
             _ => None,
@@ -98,6 +104,7 @@ impl Server {
         match self {
             Server::Frontdesk
             | Server::FrontdeskH1
+            | Server::FrontdeskHttp1Only
             | Server::FrontdeskAuto
             | Server::FrontdeskAutoTimer
             | Server::FrontdeskBase => "bench-server",
@@ -174,7 +181,9 @@ impl ServerProcess {
             }
             None => Command::new(&path),
         };
-        command.env_remove("FRONTDESK_SERVE");
+        command
+            .env_remove("FRONTDESK_SERVE")
+            .env_remove("FRONTDESK_HTTP2");
         if let Some((key, value)) = server.env() {
             command.env(key, value);
         }

@@ -5,8 +5,8 @@
 //! open streams finish up to a deadline, and closes what is left.
 //!
 //! Per connection, the server peeks at the first bytes to choose hyper's
-//! HTTP/1.1 or HTTP/2 connection; nothing is consumed and nothing wraps the
-//! socket. Per request, it adds two counter increments: the header-read
+//! HTTP/1.1 or HTTP/2 connection (unless [`ServeConfig::http2`] is off);
+//! nothing is consumed and nothing wraps the socket. Per request, it adds two counter increments: the header-read
 //! timeout, graceful shutdown and draining are kept by
 //! [`connections`], off the request path. A built
 //! [`AppService`] is called directly, by reference; any other tower service
@@ -49,6 +49,13 @@ pub struct ServeConfig {
     /// How long in-flight requests and streams may run after shutdown begins
     /// (default 30 s).
     pub shutdown_deadline: Duration,
+    /// Whether a connection may speak HTTP/2 without TLS beside HTTP/1.1
+    /// (default true): h2c with prior knowledge, a client that opens with
+    /// HTTP/2's preface. To tell the two apart the server looks at each
+    /// connection's first bytes, one more syscall per connection. Behind a
+    /// proxy that speaks HTTP/1.1 to its upstreams, `false` skips the look
+    /// and closes a connection that opens with HTTP/2's preface.
+    pub http2: bool,
 }
 
 impl Default for ServeConfig {
@@ -56,6 +63,7 @@ impl Default for ServeConfig {
         ServeConfig {
             header_read_timeout: Duration::from_secs(30),
             shutdown_deadline: Duration::from_secs(30),
+            http2: true,
         }
     }
 }
@@ -146,7 +154,7 @@ where
 {
     let local: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(addr = ?local, "serving");
-    let protocols = Arc::new(Protocols::new());
+    let protocols = Arc::new(Protocols::new(config.http2));
     let make = Arc::new(make);
     let sweep_every = (config.header_read_timeout / u32::from(QUIET_SWEEPS)).max(Duration::from_millis(1));
     let connections = Arc::new(Connections::new(sweep_every));
@@ -193,6 +201,9 @@ where
 
 /// The connection builders, shared by all connections of one server.
 struct Protocols {
+    /// Whether HTTP/2 is served too, so that the first bytes must be seen
+    /// ([`ServeConfig::http2`]).
+    sniff: bool,
     http1: http1::Builder,
     http2: http2::Builder<TokioExecutor>,
     /// For a connection whose first bytes are a prefix of the HTTP/2 preface
@@ -201,7 +212,7 @@ struct Protocols {
 }
 
 impl Protocols {
-    fn new() -> Self {
+    fn new(sniff: bool) -> Self {
         // No HTTP/1 timer: the header-read timeout is the connection sweep's,
         // which costs nothing per request.
         let http1 = http1::Builder::new();
@@ -209,7 +220,12 @@ impl Protocols {
         http2.timer(TokioTimer::new());
         let mut auto = auto::Builder::new(TokioExecutor::new());
         auto.http2().timer(TokioTimer::new());
-        Protocols { http1, http2, auto }
+        Protocols {
+            sniff,
+            http1,
+            http2,
+            auto,
+        }
     }
 }
 
@@ -279,13 +295,19 @@ async fn serve_connection<M, H, B>(
     B::Data: Send,
     B::Error: Into<crate::body::BoxError>,
 {
-    let protocol = match ticket.guard(sniff(&stream)).await {
-        Some(Ok(protocol)) => protocol,
-        Some(Err(error)) => {
-            tracing::debug!(%peer, %error, "connection failed before its first request");
-            return;
+    // Without HTTP/2, hyper takes the connection at once, as the raw hyper
+    // server does: no look at the first bytes.
+    let protocol = if !protocols.sniff {
+        Protocol::Http1
+    } else {
+        match ticket.guard(sniff(&stream)).await {
+            Some(Ok(protocol)) => protocol,
+            Some(Err(error)) => {
+                tracing::debug!(%peer, %error, "connection failed before its first request");
+                return;
+            }
+            None => return,
         }
-        None => return,
     };
     let io = TokioIo::new(stream);
     // The sweep keeps one handler deadline per connection: HTTP/1 runs one
@@ -366,7 +388,13 @@ mod tests {
         let app = App::new().build().unwrap();
         let make = Arc::new(move |timer| HyperApp::new(app.clone(), timer));
         let connections = Arc::new(Connections::new(Duration::from_secs(1)));
-        let task = serve_connection(stream, peer, make, Arc::new(Protocols::new()), connections.open());
+        let task = serve_connection(
+            stream,
+            peer,
+            make,
+            Arc::new(Protocols::new(true)),
+            connections.open(),
+        );
         let size = std::mem::size_of_val(&task);
         assert!(size < 2500, "a connection task takes {size} bytes");
         drop(client);

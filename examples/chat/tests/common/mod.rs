@@ -80,6 +80,7 @@ pub(crate) async fn serve(app: App) -> Server {
     let config = ServeConfig {
         header_read_timeout: Duration::from_secs(5),
         shutdown_deadline: Duration::from_millis(200),
+        ..ServeConfig::default()
     };
     tokio::spawn(async move {
         let _ = frontdesk::serve_with(service, listener, config, async {
