@@ -196,6 +196,28 @@ async fn long_requests_and_paused_streams_keep_their_connection() {
     server.stop_within(Duration::from_secs(5)).await;
 }
 
+type Http2Sender = hyper::client::conn::http2::SendRequest<Empty<Bytes>>;
+
+/// An HTTP/2 client (prior knowledge) over `io`; the handle completes when
+/// its connection ends.
+async fn http2_client<T>(io: T) -> (Http2Sender, tokio::task::JoinHandle<hyper::Result<()>>)
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(io))
+        .await
+        .unwrap();
+    (sender, tokio::spawn(connection))
+}
+
+/// A GET of `path` for an HTTP/2 client of `addr` (whose requests carry the
+/// whole URI).
+fn http2_get(addr: std::net::SocketAddr, path: &str) -> Request<Empty<Bytes>> {
+    Request::get(format!("http://{addr}{path}"))
+        .body(Empty::<Bytes>::new())
+        .unwrap()
+}
+
 /// A client connection that sends its first five bytes, pauses, then the rest:
 /// the server sees a piece of the HTTP/2 preface too short to decide on.
 struct Stutter {
@@ -255,14 +277,8 @@ async fn http2_is_recognised_when_its_preface_arrives_in_pieces() {
         written: 0,
         pause: None,
     };
-    let (mut sender, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(io))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
-    let request = Request::get(format!("http://{}/hello", server.addr))
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+    let (mut sender, _connection) = http2_client(io).await;
+    let request = http2_get(server.addr, "/hello");
     let response = sender.send_request(request).await.unwrap();
     assert_eq!(response.version(), Version::HTTP_2);
     assert_eq!(response.status(), StatusCode::OK);
@@ -275,14 +291,8 @@ async fn http2_is_recognised_when_its_preface_arrives_in_pieces() {
 async fn shutdown_lets_an_http2_request_finish_then_closes_the_connection() {
     let mut server = common::start_with(app(), config()).await;
     let stream = TcpStream::connect(server.addr).await.unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-            .await
-            .unwrap();
-    let closed = tokio::spawn(connection);
-    let request = Request::get(format!("http://{}/slow", server.addr))
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+    let (mut sender, closed) = http2_client(stream).await;
+    let request = http2_get(server.addr, "/slow");
     let in_flight = tokio::spawn(sender.send_request(request));
     tokio::time::sleep(Duration::from_millis(100)).await;
     let began = Instant::now();
@@ -415,14 +425,8 @@ async fn a_long_handler_timeout_fires_after_its_limit_on_http1_and_http2() {
     assert!(began.elapsed() >= limit);
 
     let stream = TcpStream::connect(server.addr).await.unwrap();
-    let (mut h2, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
-    let request = Request::get(format!("http://{}/stuck", server.addr))
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+    let (mut h2, _connection) = http2_client(stream).await;
+    let request = http2_get(server.addr, "/stuck");
     let began = Instant::now();
     let response = tokio::time::timeout(latest * 4, h2.send_request(request))
         .await
@@ -541,14 +545,8 @@ async fn http1_only_serves_http1_and_closes_http2_connections() {
     assert_eq!(read_answers(&mut stream, 2).await, ["hello", "hello"]);
 
     let stream = TcpStream::connect(server.addr).await.unwrap();
-    let (mut h2, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
-    let request = Request::get(format!("http://{}/hello", server.addr))
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+    let (mut h2, _connection) = http2_client(stream).await;
+    let request = http2_get(server.addr, "/hello");
     let answered = tokio::time::timeout(Duration::from_secs(10), h2.send_request(request))
         .await
         .expect("the HTTP/2 request ends");
