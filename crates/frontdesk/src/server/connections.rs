@@ -40,6 +40,8 @@ use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
 use tokio::sync::Notify;
 
+use super::socket::Handoff;
+
 /// How many quiet sweeps in a row close a connection (the sweep runs every
 /// `timeout / QUIET_SWEEPS`).
 pub(crate) const QUIET_SWEEPS: u8 = 4;
@@ -65,6 +67,8 @@ pub(crate) struct Activity {
     /// The sweep number at which the request in progress times out, or 0
     /// ([`SweepTimer`]).
     deadline: AtomicU64,
+    /// The socket, when the connection opened with HTTP/2's preface.
+    pub(crate) handoff: Handoff,
 }
 
 impl Activity {
@@ -367,18 +371,6 @@ impl Ticket {
         } else {
             Watch::Run
         }
-    }
-
-    /// Runs `work` until it completes, the connection expires, or the server
-    /// shuts down; `None` unless it completed. For the phase before hyper
-    /// takes the connection, where shutting down means closing.
-    pub(crate) async fn guard<F: Future>(&mut self, work: F) -> Option<F::Output> {
-        let mut work = std::pin::pin!(work);
-        std::future::poll_fn(|cx| match self.check(cx) {
-            Watch::Run => work.as_mut().poll(cx).map(Some),
-            Watch::Finish | Watch::Close => Poll::Ready(None),
-        })
-        .await
     }
 
     /// Drives a hyper connection until it ends. When the server shuts down,

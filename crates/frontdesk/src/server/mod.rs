@@ -4,32 +4,33 @@
 //! it stops accepting (new connections are refused), lets in-flight requests and
 //! open streams finish up to a deadline, and closes what is left.
 //!
-//! Per connection, the server peeks at the first bytes to choose hyper's
-//! HTTP/1.1 or HTTP/2 connection (unless [`ServeConfig::http2`] is off);
-//! nothing is consumed and nothing wraps the socket. Per request, it adds two counter increments: the header-read
-//! timeout, graceful shutdown and draining are kept by
-//! [`connections`], off the request path. A built
-//! [`AppService`] is called directly, by reference; any other tower service
-//! goes through hyper-util's adapter.
+//! Per connection, hyper's HTTP/1.1 connection starts at accept; its first
+//! read is looked at, and a connection that opens with HTTP/2's preface moves
+//! to hyper's HTTP/2 connection instead ([`socket`], unless
+//! [`ServeConfig::http2`] is off). Per request, the server adds two counter
+//! increments: the header-read timeout, graceful shutdown and draining are
+//! kept by [`connections`], off the request path. A built [`AppService`] is
+//! called directly, by reference; any other tower service goes through
+//! hyper-util's adapter.
 
 mod connections;
+mod socket;
 
 pub(crate) use connections::SweepTimer;
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::server::conn::{http1, http2};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
 use self::connections::{Connections, Counted, Sweeper, Ticket, QUIET_SWEEPS};
+use self::socket::ServerIo;
 use crate::app::{App, AppService, HyperApp};
 
 /// Server settings.
@@ -51,10 +52,11 @@ pub struct ServeConfig {
     pub shutdown_deadline: Duration,
     /// Whether a connection may speak HTTP/2 without TLS beside HTTP/1.1
     /// (default true): h2c with prior knowledge, a client that opens with
-    /// HTTP/2's preface. To tell the two apart the server looks at each
-    /// connection's first bytes, one more syscall per connection. Behind a
-    /// proxy that speaks HTTP/1.1 to its upstreams, `false` skips the look
-    /// and closes a connection that opens with HTTP/2's preface.
+    /// HTTP/2's preface. To tell the two apart the server looks at the bytes
+    /// of each connection's first read, which go through a buffer on the
+    /// stack (no syscall of their own). Behind a proxy that speaks HTTP/1.1
+    /// to its upstreams, `false` skips the look and closes a connection that
+    /// opens with HTTP/2's preface, without an answer.
     pub http2: bool,
 }
 
@@ -87,7 +89,7 @@ pub async fn serve(app: App, addr: impl ToSocketAddrs) -> io::Result<()> {
 ///
 /// Each connection speaks HTTP/1.1 (with upgrades) or, when it opens with the
 /// HTTP/2 preface, cleartext HTTP/2 (h2c with prior knowledge); the protocol is
-/// told from the first bytes without consuming them.
+/// told from the bytes of the connection's first read.
 ///
 /// ```no_run
 /// use frontdesk::prelude::*;
@@ -201,62 +203,26 @@ where
 
 /// The connection builders, shared by all connections of one server.
 struct Protocols {
-    /// Whether HTTP/2 is served too, so that the first bytes must be seen
-    /// ([`ServeConfig::http2`]).
-    sniff: bool,
+    /// Whether HTTP/2 is served too, so that the first bytes must be looked
+    /// at ([`ServeConfig::http2`]).
+    http2_too: bool,
     http1: http1::Builder,
     http2: http2::Builder<TokioExecutor>,
-    /// For a connection whose first bytes are a prefix of the HTTP/2 preface
-    /// but too short to decide: hyper-util reads on until it can.
-    auto: auto::Builder<TokioExecutor>,
 }
 
 impl Protocols {
-    fn new(sniff: bool) -> Self {
+    fn new(http2_too: bool) -> Self {
         // No HTTP/1 timer: the header-read timeout is the connection sweep's,
         // which costs nothing per request.
         let http1 = http1::Builder::new();
         let mut http2 = http2::Builder::new(TokioExecutor::new());
         http2.timer(TokioTimer::new());
-        let mut auto = auto::Builder::new(TokioExecutor::new());
-        auto.http2().timer(TokioTimer::new());
         Protocols {
-            sniff,
+            http2_too,
             http1,
             http2,
-            auto,
         }
     }
-}
-
-/// The client connection preface of HTTP/2 (RFC 9113, section 3.4).
-const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-/// Which protocol a connection speaks, from its first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Protocol {
-    Http1,
-    Http2,
-    /// The bytes so far are a strict prefix of the HTTP/2 preface.
-    Undecided,
-}
-
-fn protocol_of(first: &[u8]) -> Protocol {
-    if first.len() >= PREFACE.len() && first[..PREFACE.len()] == PREFACE[..] {
-        Protocol::Http2
-    } else if !first.is_empty() && PREFACE.starts_with(first) {
-        Protocol::Undecided
-    } else {
-        Protocol::Http1
-    }
-}
-
-/// Peeks at the first bytes without consuming them (an empty connection is
-/// handed to HTTP/1, which closes it).
-async fn sniff(stream: &TcpStream) -> io::Result<Protocol> {
-    let mut first = [0u8; PREFACE.len()];
-    let n = stream.peek(&mut first).await?;
-    Ok(protocol_of(&first[..n]))
 }
 
 /// A hyper service for one connection, whose answers have bodies `B`.
@@ -295,52 +261,29 @@ async fn serve_connection<M, H, B>(
     B::Data: Send,
     B::Error: Into<crate::body::BoxError>,
 {
-    // Without HTTP/2, hyper takes the connection at once, as the raw hyper
-    // server does: no look at the first bytes.
-    let protocol = if !protocols.sniff {
-        Protocol::Http1
+    // HTTP/1.1 from the first byte, as a plain hyper server; a connection
+    // that opens with HTTP/2's preface leaves its socket in the handoff
+    // before HTTP/1 reads a byte of it.
+    let activity = ticket.activity();
+    let io = if protocols.http2_too {
+        ServerIo::sniffing(stream, activity.clone())
     } else {
-        match ticket.guard(sniff(&stream)).await {
-            Some(Ok(protocol)) => protocol,
-            Some(Err(error)) => {
-                tracing::debug!(%peer, %error, "connection failed before its first request");
-                return;
-            }
-            None => return,
-        }
+        ServerIo::http1(stream)
     };
-    let io = TokioIo::new(stream);
     // The sweep keeps one handler deadline per connection: HTTP/1 runs one
     // request at a time, HTTP/2 many (they keep tokio timers).
-    let timer = match protocol {
-        Protocol::Http1 => ticket.sweep_timer(),
-        Protocol::Http2 | Protocol::Undecided => None,
-    };
-    let service = Counted::new(make(timer), ticket.activity());
-    let ended = match protocol {
-        Protocol::Http1 => {
-            let connection = protocols.http1.serve_connection(io, service).with_upgrades();
-            let ended = ticket.watch(connection, |c| c.graceful_shutdown()).await;
-            ended.map(|r| r.map_err(crate::body::BoxError::from))
-        }
-        Protocol::Http2 => {
-            // Boxed, like the rare case below: a task is as large as its
-            // largest state, and HTTP/1 connections should not pay for
-            // HTTP/2's.
-            let connection = Box::pin(protocols.http2.serve_connection(io, service));
-            let ended = ticket
-                .watch(connection, |c| c.get_mut().as_mut().graceful_shutdown())
-                .await;
-            ended.map(|r| r.map_err(crate::body::BoxError::from))
-        }
-        Protocol::Undecided => {
-            let connection = protocols.auto.serve_connection_with_upgrades(io, service);
-            let connection: Pin<Box<_>> = Box::pin(connection);
-            ticket
-                .watch(connection, |c| c.get_mut().as_mut().graceful_shutdown())
-                .await
-        }
-    };
+    let service = Counted::new(make(ticket.sweep_timer()), activity.clone());
+    let connection = protocols.http1.serve_connection(io, service).with_upgrades();
+    let mut ended = ticket.watch(connection, |c| c.graceful_shutdown()).await;
+    if let (Some(Ok(())), Some(io)) = (&ended, activity.handoff.take()) {
+        let service = Counted::new(make(None), activity);
+        // Boxed: a task is as large as its largest state, and HTTP/1
+        // connections should not pay for HTTP/2's.
+        let connection = Box::pin(protocols.http2.serve_connection(io, service));
+        ended = ticket
+            .watch(connection, |c| c.get_mut().as_mut().graceful_shutdown())
+            .await;
+    }
     match ended {
         Some(Ok(())) => {}
         Some(Err(error)) => tracing::debug!(%peer, %error, "connection ended with an error"),
@@ -398,16 +341,5 @@ mod tests {
         let size = std::mem::size_of_val(&task);
         assert!(size < 2500, "a connection task takes {size} bytes");
         drop(client);
-    }
-
-    #[test]
-    fn the_first_bytes_tell_the_protocol() {
-        assert_eq!(protocol_of(b"GET / HTTP/1.1\r\n"), Protocol::Http1);
-        assert_eq!(protocol_of(b"POST"), Protocol::Http1);
-        assert_eq!(protocol_of(b"PRI * HTTP/1.1\r\n"), Protocol::Http1);
-        assert_eq!(protocol_of(b""), Protocol::Http1);
-        assert_eq!(protocol_of(b"P"), Protocol::Undecided);
-        assert_eq!(protocol_of(b"PRI * HTTP/2.0\r\n"), Protocol::Undecided);
-        assert_eq!(protocol_of(PREFACE), Protocol::Http2);
     }
 }
