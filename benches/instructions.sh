@@ -11,7 +11,7 @@
 # totals, divided by that, is the instructions of one request: the server's
 # user-space work (parsing, routing, handler, encoding, the runtime) plus the
 # client's, which is the same for every server. Kernel work is not counted.
-# Needs valgrind (`apt-get install valgrind`); takes about three minutes.
+# Needs valgrind (`apt-get install valgrind`); takes about four minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
@@ -21,21 +21,24 @@ n=${1:-3000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 total() {
-    valgrind --tool=callgrind --callgrind-out-file="$work/out" "$bin" "$1" "$2" "$3" >/dev/null 2>"$work/err" \
+    valgrind --tool=callgrind --callgrind-out-file="$work/out" "$bin" "$@" >/dev/null 2>"$work/err" \
         || { cat "$work/err" >&2; exit 1; }
     sed -n 's/^summary: //p' "$work/out"
 }
 echo "| route | server | instructions per request | / hyper |"
 echo "|---|---|---:|---:|"
-for route in hello chat slow; do
+# `hello fresh`: a new connection per request, closed once answered, so the
+# count holds what a connection costs (accept, set-up, close) too.
+for case in hello chat slow "hello fresh"; do
+    read -r route mode <<<"$case"
     declare -A per=()
     for server in hyper frontdesk axum; do
-        small=$(total "$n" "$server" "$route")
-        large=$(total "$((3 * n))" "$server" "$route")
+        small=$(total "$n" "$server" "$route" ${mode:+"$mode"})
+        large=$(total "$((3 * n))" "$server" "$route" ${mode:+"$mode"})
         per[$server]=$(( (large - small) / (2 * n) ))
     done
     for server in frontdesk hyper axum; do
         ratio=$(awk -v a="${per[$server]}" -v b="${per[hyper]}" 'BEGIN { printf "%.3f", a / b }')
-        echo "| $route | $server | ${per[$server]} | $ratio |"
+        echo "| $case | $server | ${per[$server]} | $ratio |"
     done
 done

@@ -13,7 +13,9 @@
 //! `slow` sleeps 1 ms, so it counts a timer and a wake-up beside `chat`'s
 //! work), CONNECTIONS (default 1) keep-alive connections that send in waves:
 //! one request on each, then every answer read, so that many requests wait at
-//! once (CONNECTIONS divides REQUESTS). Under
+//! once (CONNECTIONS divides REQUESTS), or `fresh`: a new connection for
+//! every request, closed by the client once answered, to count what a
+//! connection costs (accept, set-up, close) besides its request. Under
 //! `valgrind --tool=callgrind`, one server, one route and two request counts
 //! give that server's instructions per request exactly: `benches/instructions.sh`.
 
@@ -90,7 +92,7 @@ fn start(name: &'static str, port: u16) {
 /// A keep-alive connection that reads each response into a fixed buffer.
 struct Client {
     stream: TcpStream,
-    buffer: Box<[u8; 16 * 1024]>,
+    buffer: Box<[u8]>,
 }
 
 impl Client {
@@ -108,7 +110,8 @@ impl Client {
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
         Ok(Client {
             stream,
-            buffer: Box::new([0; 16 * 1024]),
+            // Straight on the heap, not built on the stack and copied.
+            buffer: vec![0; 16 * 1024].into_boxed_slice(),
         })
     }
 
@@ -156,6 +159,30 @@ fn parse_head(bytes: &[u8]) -> Option<(usize, usize, u16)> {
     Some((end, length, status))
 }
 
+/// `count` times: connects, sends `request`, reads the answer and closes.
+/// Returns the first status other than 200, or 200.
+fn fresh(port: u16, request: &[u8], count: u64) -> std::io::Result<u16> {
+    let mut worst = 200;
+    for _ in 0..count {
+        let mut client = Client::connect(port)?;
+        client.send(request)?;
+        let status = client.receive()?;
+        if worst == 200 {
+            worst = status;
+        }
+    }
+    Ok(worst)
+}
+
+/// How the requests are sent.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// This many keep-alive connections, in waves.
+    Waves(usize),
+    /// A new connection per request.
+    Fresh,
+}
+
 /// `waves` times: sends `request` on every connection, then reads every
 /// answer, so that all the connections' requests are in flight at once.
 /// Returns the first status other than 200, or 200.
@@ -189,15 +216,21 @@ fn main() -> std::io::Result<()> {
         .collect();
     let only_route = std::env::args().nth(3).filter(|s| s != "all");
     let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, what.to_owned());
-    let connections: usize = match std::env::args().nth(4) {
-        Some(n) => n.parse().map_err(|_| invalid("CONNECTIONS is a number"))?,
-        None => 1,
+    let mode = match std::env::args().nth(4).as_deref() {
+        Some("fresh") => Mode::Fresh,
+        Some(n) => Mode::Waves(
+            n.parse()
+                .map_err(|_| invalid("CONNECTIONS is a number or fresh"))?,
+        ),
+        None => Mode::Waves(1),
     };
     if requests == 0 {
         return Err(invalid("REQUESTS is at least 1"));
     }
-    if connections == 0 || requests % connections as u64 != 0 {
-        return Err(invalid("CONNECTIONS is at least 1 and divides REQUESTS"));
+    if let Mode::Waves(connections) = mode {
+        if connections == 0 || requests % connections as u64 != 0 {
+            return Err(invalid("CONNECTIONS is at least 1 and divides REQUESTS"));
+        }
     }
     if servers.is_empty() {
         return Err(invalid("SERVER is frontdesk, hyper, axum or all"));
@@ -221,13 +254,25 @@ fn main() -> std::io::Result<()> {
             continue;
         }
         for (name, port) in servers.iter().zip(&ports) {
-            let mut clients = (0..connections)
-                .map(|_| Client::connect(*port))
-                .collect::<std::io::Result<Vec<_>>>()?;
-            // Warm up: the connections' buffers, the runtime's first tasks.
-            wave(&mut clients, request, 1000_u64.div_ceil(connections as u64))?;
-            let region = Region::new(GLOBAL);
-            let status = wave(&mut clients, request, requests / connections as u64)?;
+            let (region, status) = match mode {
+                Mode::Waves(connections) => {
+                    let mut clients = (0..connections)
+                        .map(|_| Client::connect(*port))
+                        .collect::<std::io::Result<Vec<_>>>()?;
+                    // Warm up: the connections' buffers, the runtime's first tasks.
+                    wave(&mut clients, request, 1000_u64.div_ceil(connections as u64))?;
+                    let region = Region::new(GLOBAL);
+                    (
+                        region,
+                        wave(&mut clients, request, requests / connections as u64)?,
+                    )
+                }
+                Mode::Fresh => {
+                    fresh(*port, request, 1000)?;
+                    let region = Region::new(GLOBAL);
+                    (region, fresh(*port, request, requests)?)
+                }
+            };
             if status != 200 {
                 return Err(std::io::Error::other(format!("{name} {route}: status {status}")));
             }

@@ -559,3 +559,21 @@ async fn http1_only_serves_http1_and_closes_http2_connections() {
     assert_eq!(get(&mut sender, "/hello").await.1, "hello");
     server.stop_within(Duration::from_secs(5)).await;
 }
+
+/// Dropping `serve_with`'s future (here by aborting its task) closes the
+/// listener: the accept loop, a task of its own, ends with it.
+#[tokio::test]
+async fn dropping_the_serve_future_stops_accepting() {
+    let server = common::start_with(app(), config()).await;
+    let (mut sender, _closed) = http1_client(server.addr).await;
+    assert_eq!(get(&mut sender, "/hello").await.1, "hello");
+    server.handle.abort();
+    let refused = async {
+        while TcpStream::connect(server.addr).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), refused)
+        .await
+        .expect("new connections are refused once serve_with's future is dropped");
+}

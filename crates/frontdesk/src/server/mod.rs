@@ -164,27 +164,24 @@ where
     // consult the timer wheel and the clock each time it parks. It stops when
     // this function returns.
     let _sweeper = Sweeper::start(connections.clone())?;
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(pair) => pair,
-                    Err(error) => {
-                        // Out of file descriptors and the like: wait, keep serving.
-                        tracing::warn!(%error, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let ticket = connections.open();
-                tokio::spawn(serve_connection(stream, peer, make.clone(), protocols.clone(), ticket));
-            }
-            () = &mut shutdown => break,
+    // The accept loop is a task of its own, so that it waits on the listener
+    // alone: a `select!` with `shutdown` would poll the shutdown future at
+    // every connection. Aborting it (at an await, so every accepted
+    // connection has its task) drops the listener; so does dropping this
+    // future.
+    let mut accepting = Accepting(tokio::spawn(accept(
+        listener,
+        make,
+        protocols,
+        connections.clone(),
+    )));
+    shutdown.await;
+    accepting.0.abort();
+    if let Err(error) = (&mut accepting.0).await {
+        if error.is_panic() {
+            tracing::error!(%error, "the accept loop panicked");
         }
     }
-    drop(listener);
     tracing::info!(open = connections.len(), deadline = ?config.shutdown_deadline, "shutting down: draining connections");
     connections.shut_down();
     if tokio::time::timeout(config.shutdown_deadline, connections.drained())
@@ -199,6 +196,50 @@ where
         connections.drained().await;
     }
     Ok(())
+}
+
+/// The accept loop's task, aborted when dropped.
+struct Accepting(tokio::task::JoinHandle<()>);
+
+impl Drop for Accepting {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Accepts connections and spawns a task for each, until aborted.
+async fn accept<M, H, B>(
+    listener: TcpListener,
+    make: Arc<M>,
+    protocols: Arc<Protocols>,
+    connections: Arc<Connections>,
+) where
+    M: Fn(Option<SweepTimer>) -> H + Send + Sync + 'static,
+    H: HyperService<B>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<crate::body::BoxError>,
+{
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(pair) => pair,
+            Err(error) => {
+                // Out of file descriptors and the like: wait, keep serving.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let ticket = connections.open();
+        tokio::spawn(serve_connection(
+            stream,
+            peer,
+            make.clone(),
+            protocols.clone(),
+            ticket,
+        ));
+    }
 }
 
 /// The connection builders, shared by all connections of one server.
