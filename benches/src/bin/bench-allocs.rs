@@ -62,6 +62,16 @@ fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// The servers' runtime worker threads: `BENCH_WORKERS`, default 1 (with
+/// two, counts include the workers' stealing and waking each other).
+fn workers() -> usize {
+    std::env::var("BENCH_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1)
+}
+
 /// Starts server `name` on `port` on a runtime of its own, in a thread left
 /// running until the process exits.
 fn start(name: &'static str, port: u16) {
@@ -72,7 +82,7 @@ fn start(name: &'static str, port: u16) {
     };
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(workers())
             .enable_all()
             .build()
             .expect("a tokio runtime");
