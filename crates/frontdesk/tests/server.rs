@@ -400,11 +400,12 @@ async fn a_long_handler_timeout_fires_after_its_limit_on_http1_and_http2() {
         get(&mut sender, "/brief").await,
         (StatusCode::OK, "brief".to_owned())
     );
-    let began = Instant::now();
-    let (status, body) = tokio::time::timeout(latest * 4, get(&mut sender, "/stuck"))
-        .await
-        .expect("HTTP/1: the handler timeout fires");
-    let took = began.elapsed();
+    let ((status, body), took) = timed(
+        latest * 4,
+        "HTTP/1: the handler timeout fires",
+        get(&mut sender, "/stuck"),
+    )
+    .await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
     assert_eq!(body, r#"{"detail":"Gateway Timeout"}"#);
     assert!(
@@ -417,22 +418,25 @@ async fn a_long_handler_timeout_fires_after_its_limit_on_http1_and_http2() {
         get(&mut sender, "/hello").await,
         (StatusCode::OK, "hello".to_owned())
     );
-    let began = Instant::now();
-    let (status, _) = tokio::time::timeout(latest * 4, get(&mut sender, "/stuck"))
-        .await
-        .expect("HTTP/1: the second handler timeout fires");
+    let ((status, _), took) = timed(
+        latest * 4,
+        "HTTP/1: the second handler timeout fires",
+        get(&mut sender, "/stuck"),
+    )
+    .await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
-    assert!(began.elapsed() >= limit);
+    assert!(took >= limit);
 
     let stream = TcpStream::connect(server.addr).await.unwrap();
     let (mut h2, _connection) = http2_client(stream).await;
     let request = http2_get(server.addr, "/stuck");
-    let began = Instant::now();
-    let response = tokio::time::timeout(latest * 4, h2.send_request(request))
-        .await
-        .expect("HTTP/2: the handler timeout fires")
-        .unwrap();
-    let took = began.elapsed();
+    let (response, took) = timed(
+        latest * 4,
+        "HTTP/2: the handler timeout fires",
+        h2.send_request(request),
+    )
+    .await;
+    let response = response.unwrap();
     assert_eq!(response.version(), Version::HTTP_2);
     assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
     assert!(
@@ -441,6 +445,14 @@ async fn a_long_handler_timeout_fires_after_its_limit_on_http1_and_http2() {
     );
     assert!(took <= latest, "HTTP/2: 504 only after {took:?}");
     server.stop_within(Duration::from_secs(5)).await;
+}
+
+/// Runs `work` (which must end within `within`, or the test fails with
+/// `what`); its output and how long it took.
+async fn timed<F: Future>(within: Duration, what: &str, work: F) -> (F::Output, Duration) {
+    let began = Instant::now();
+    let output = tokio::time::timeout(within, work).await.expect(what);
+    (output, began.elapsed())
 }
 
 /// Reads HTTP/1.1 answers with a `Content-Length` from `stream` until `count`
