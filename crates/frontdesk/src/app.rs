@@ -19,7 +19,7 @@ use tower::ServiceExt;
 use tower_service::Service;
 
 use crate::body::{Body, BoxError};
-use crate::endpoint::{BoxFuture, CatchPanic, ErasedHandler};
+use crate::endpoint::{BoxCall, BoxFuture, CatchPanic, ErasedHandler};
 use crate::error::{BuildError, HttpError};
 use crate::extract::{RequestContext, StateMap};
 use crate::limits::{limit_setters, Limits, Overrides};
@@ -564,10 +564,28 @@ impl AppService {
             route: route(),
             swept: None,
         });
-        let future: BoxFuture<Response> = match &endpoint.target {
+        let mut home = None;
+        let running = match &endpoint.target {
             Target::Direct(handler) => {
                 let ctx = RequestContext::new(parts, params, endpoint.limits, route());
-                handler.call(ctx, body)
+                match connection {
+                    Some(app) => {
+                        let call = match app.spare_for(path_index, method_index) {
+                            Some(mut call) => {
+                                call.as_mut().refill(ctx, body);
+                                call
+                            }
+                            None => handler.start(ctx, body),
+                        };
+                        home = Some(Home {
+                            connection: app.clone(),
+                            path: path_index,
+                            method: method_index,
+                        });
+                        Running::Kept(call)
+                    }
+                    None => Running::Boxed(handler.call(ctx, body)),
+                }
             }
             Target::Layered(service) => {
                 let mut request = http::Request::from_parts(parts, body);
@@ -576,20 +594,21 @@ impl AppService {
                     runtime: runtime.clone(),
                 });
                 let service = service.clone();
-                Box::pin(async move {
+                Running::Boxed(Box::pin(async move {
                     match service.oneshot(request).await {
                         Ok(response) => response,
                         Err(never) => match never {},
                     }
-                })
+                }))
             }
         };
         Dispatch {
             state: State::Running {
-                handler: CatchPanic::new(future),
+                handler: CatchPanic::new(running),
                 timer: None,
                 finishing,
                 timed,
+                home,
             },
         }
     }
@@ -649,8 +668,7 @@ pin_project_lite::pin_project! {
     enum State {
         Ready { response: Option<Response> },
         Running {
-            #[pin]
-            handler: CatchPanic<BoxFuture<Response>>,
+            handler: CatchPanic<Running>,
             // Inline: hyper keeps one connection's in-flight future in one
             // allocation, reused from request to request.
             #[pin]
@@ -658,7 +676,52 @@ pin_project_lite::pin_project! {
             finishing: Finishing,
             // `Some` when the route has a timeout.
             timed: Option<Timed>,
+            // `Some` when the handler's box goes back to its connection.
+            home: Option<Home>,
         },
+    }
+}
+
+/// A handler's call in flight.
+enum Running {
+    /// In a box its connection keeps for the route's next request.
+    Kept(BoxCall),
+    /// In a box of its own.
+    Boxed(BoxFuture<Response>),
+    /// Its box given back to the connection.
+    Returned,
+}
+
+impl Future for Running {
+    type Output = Response;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        match self.get_mut() {
+            Running::Kept(call) => call.as_mut().poll(cx),
+            Running::Boxed(future) => future.as_mut().poll(cx),
+            Running::Returned => {
+                Poll::Ready(HttpError::internal("request polled after it answered").into_response())
+            }
+        }
+    }
+}
+
+/// The connection a kept handler box goes back to, and the route it serves.
+struct Home {
+    connection: Arc<ConnectionApp>,
+    path: usize,
+    method: usize,
+}
+
+impl Home {
+    /// Gives the box back once its call has answered or been cut short,
+    /// dropping what is left of the call.
+    fn give_back(&self, running: &mut Running) {
+        if let Running::Kept(mut call) = std::mem::replace(running, Running::Returned) {
+            call.as_mut().clear();
+            self.connection.keep(self.path, self.method, call);
+        }
     }
 }
 
@@ -686,8 +749,12 @@ impl Future for Dispatch {
                 timer,
                 finishing,
                 timed,
+                home,
             } => {
-                if let Poll::Ready(response) = handler.poll(cx) {
+                if let Poll::Ready(response) = Pin::new(&mut *handler).poll(cx) {
+                    if let Some(home) = home {
+                        home.give_back(handler.get_mut());
+                    }
                     return Poll::Ready(finishing.finish(response));
                 }
                 let (Some(limit), Some(timed)) = (finishing.timeout, timed.as_mut()) else {
@@ -717,6 +784,9 @@ impl Future for Dispatch {
                 }
                 let route = timed.route.get().path.as_str();
                 tracing::warn!(route, ?limit, "handler timed out");
+                if let Some(home) = home {
+                    home.give_back(handler.get_mut());
+                }
                 let response = HttpError::new(StatusCode::GATEWAY_TIMEOUT).into_response();
                 Poll::Ready(finishing.finish(response))
             }
@@ -830,6 +900,36 @@ impl RouteRef {
 pub(crate) struct ConnectionApp {
     app: AppService,
     timer: Option<SweepTimer>,
+    /// The handler box of the connection's last direct request, for the next
+    /// request to the same route: a connection then allocates one when its
+    /// route changes, not one per request. Never waited for: a request that
+    /// finds it locked (concurrent HTTP/2 streams) allocates its own.
+    spare: std::sync::Mutex<Option<Spare>>,
+}
+
+/// A kept handler box and the route (path and method index) whose handler it calls.
+struct Spare {
+    path: usize,
+    method: usize,
+    call: BoxCall,
+}
+
+impl ConnectionApp {
+    /// The kept box, when it calls the handler of this route.
+    fn spare_for(&self, path: usize, method: usize) -> Option<BoxCall> {
+        let mut spare = self.spare.try_lock().ok()?;
+        let kept = spare.take_if(|spare| spare.path == path && spare.method == method)?;
+        Some(kept.call)
+    }
+
+    /// Keeps `call`'s box for the route's next request, in place of any other.
+    fn keep(&self, path: usize, method: usize, call: BoxCall) {
+        let replaced = match self.spare.try_lock() {
+            Ok(mut spare) => spare.replace(Spare { path, method, call }),
+            Err(_) => None,
+        };
+        drop(replaced);
+    }
 }
 
 /// The app as hyper's own service, one per connection, for
@@ -840,7 +940,11 @@ pub(crate) struct HyperApp(Arc<ConnectionApp>);
 
 impl HyperApp {
     pub(crate) fn new(app: AppService, timer: Option<SweepTimer>) -> Self {
-        HyperApp(Arc::new(ConnectionApp { app, timer }))
+        HyperApp(Arc::new(ConnectionApp {
+            app,
+            timer,
+            spare: std::sync::Mutex::new(None),
+        }))
     }
 }
 
@@ -883,6 +987,181 @@ impl std::fmt::Debug for AppFuture {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Path;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A connection's own handle on `app`, as `serve_with` makes one.
+    fn connection(app: AppService) -> Arc<ConnectionApp> {
+        HyperApp::new(app, None).0
+    }
+
+    /// Sends one request on `connection` and reads the answer's status and body.
+    async fn send(connection: &Arc<ConnectionApp>, method: Method, uri: &str) -> (StatusCode, String) {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .expect("a valid request");
+        let response = connection.app.dispatch(request, Some(connection)).await;
+        let status = response.status();
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .expect("a readable body")
+            .to_bytes();
+        (status, String::from_utf8(body.to_vec()).expect("a UTF-8 body"))
+    }
+
+    /// The route and address of the handler box the connection keeps.
+    fn spare(connection: &ConnectionApp) -> Option<(usize, usize, *const ())> {
+        let spare = connection.spare.lock().expect("an unpoisoned lock");
+        spare.as_ref().map(|spare| {
+            let address: *const dyn crate::endpoint::HandlerCall = &*spare.call;
+            (spare.path, spare.method, address.cast::<()>())
+        })
+    }
+
+    #[tokio::test]
+    async fn a_connection_refills_its_handler_box_for_the_same_route_only() {
+        let app = App::new()
+            .route(Route::get("/a", || async { "a" }))
+            .route(Route::get("/b/{id}", |Path(id): Path<u32>| async move {
+                format!("b{id}")
+            }))
+            .route(Route::post("/b/{id}", |Path(id): Path<u32>| async move {
+                format!("post b{id}")
+            }))
+            .build()
+            .expect("a valid app");
+        let connection = connection(app);
+        assert_eq!(spare(&connection), None);
+
+        assert_eq!(
+            send(&connection, Method::GET, "/a").await,
+            (StatusCode::OK, "a".into())
+        );
+        let (a_path, a_method, first) = spare(&connection).expect("the box of /a kept");
+        assert_eq!(
+            send(&connection, Method::GET, "/a").await,
+            (StatusCode::OK, "a".into())
+        );
+        assert_eq!(
+            spare(&connection),
+            Some((a_path, a_method, first)),
+            "the same box refilled"
+        );
+
+        // Another route, then another method on the same path: each answers
+        // with its own handler, and its box replaces the kept one.
+        assert_eq!(
+            send(&connection, Method::GET, "/b/7").await,
+            (StatusCode::OK, "b7".into())
+        );
+        let (b_path, b_method, _) = spare(&connection).expect("the box of GET /b kept");
+        assert_ne!((b_path, b_method), (a_path, a_method));
+        assert_eq!(
+            send(&connection, Method::POST, "/b/8").await,
+            (StatusCode::OK, "post b8".into())
+        );
+        let (post_path, post_method, _) = spare(&connection).expect("the box of POST /b kept");
+        assert_eq!(post_path, b_path);
+        assert_ne!(post_method, b_method);
+        assert_eq!(
+            send(&connection, Method::GET, "/a").await,
+            (StatusCode::OK, "a".into())
+        );
+        assert_eq!(
+            send(&connection, Method::HEAD, "/b/9").await,
+            (StatusCode::OK, String::new())
+        );
+
+        // Answers found at routing time touch no box.
+        let kept = spare(&connection);
+        assert_eq!(
+            send(&connection, Method::GET, "/nowhere").await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            send(&connection, Method::PUT, "/a").await.0,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        assert_eq!(spare(&connection), kept);
+    }
+
+    /// Counts the handler calls still alive: one is made in each call and
+    /// dropped with it.
+    struct Alive(&'static AtomicUsize);
+
+    impl Alive {
+        fn new(count: &'static AtomicUsize) -> Self {
+            count.fetch_add(1, Ordering::SeqCst);
+            Alive(count)
+        }
+    }
+
+    impl Drop for Alive {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_kept_box_holds_nothing_of_a_call_that_answered_panicked_or_timed_out() {
+        static ALIVE: AtomicUsize = AtomicUsize::new(0);
+        let app = App::new()
+            .route(Route::get("/answer", || async {
+                let alive = Alive::new(&ALIVE);
+                tokio::task::yield_now().await;
+                drop(alive);
+                "answered"
+            }))
+            .route(Route::get("/panic", || async {
+                let _alive = Alive::new(&ALIVE);
+                tokio::task::yield_now().await;
+                if ALIVE.load(Ordering::SeqCst) > 0 {
+                    panic!("handler failed");
+                }
+                "unreachable"
+            }))
+            .route(
+                Route::get("/hang", || async {
+                    let _alive = Alive::new(&ALIVE);
+                    std::future::pending::<()>().await;
+                    "unreachable"
+                })
+                .timeout(std::time::Duration::from_millis(50)),
+            )
+            .build()
+            .expect("a valid app");
+        let connection = connection(app);
+        for _ in 0..2 {
+            assert_eq!(
+                send(&connection, Method::GET, "/answer").await,
+                (StatusCode::OK, "answered".into())
+            );
+            assert_eq!(ALIVE.load(Ordering::SeqCst), 0);
+
+            let (status, body) = send(&connection, Method::GET, "/panic").await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(body.contains("Internal Server Error"), "{body}");
+            assert!(spare(&connection).is_some(), "the panicked call's box kept");
+            assert_eq!(ALIVE.load(Ordering::SeqCst), 0, "the panicked call dropped");
+
+            let (status, _) = send(&connection, Method::GET, "/hang").await;
+            assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+            assert!(spare(&connection).is_some(), "the cut-short call's box kept");
+            assert_eq!(ALIVE.load(Ordering::SeqCst), 0, "the cut-short call dropped");
+        }
+        // Each box answers its own route again after a panic and a timeout.
+        assert_eq!(
+            send(&connection, Method::GET, "/hang").await.0,
+            StatusCode::GATEWAY_TIMEOUT
+        );
+        assert_eq!(
+            send(&connection, Method::GET, "/hang").await.0,
+            StatusCode::GATEWAY_TIMEOUT
+        );
+        assert_eq!(ALIVE.load(Ordering::SeqCst), 0);
+    }
 
     #[test]
     fn template_parameter_names() {

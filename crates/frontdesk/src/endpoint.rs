@@ -36,7 +36,11 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
 )]
 pub trait Handler<Args>: Clone + Send + Sync + Sized + 'static {
     /// Extracts the arguments, runs the function and builds the response.
-    fn call(&self, ctx: RequestContext, body: Body) -> impl Future<Output = Response> + Send + 'static;
+    ///
+    /// It takes the handler by value (a clone, cheap for a function and an
+    /// `Arc` for a closure), so the call borrows nothing and outlives the
+    /// route it was started from.
+    fn call(self, ctx: RequestContext, body: Body) -> impl Future<Output = Response> + Send + 'static;
 
     /// Describes the arguments and the return type in the OpenAPI document.
     fn describe(doc: &mut OperationDoc);
@@ -64,9 +68,11 @@ where
     Fut: Future<Output = Res> + Send,
     Res: IntoResponse,
 {
-    fn call(&self, _ctx: RequestContext, _body: Body) -> impl Future<Output = Response> + Send + 'static {
-        let f = self.clone();
-        async move { f().await.into_response() }
+    // An `async fn` here would capture `Fut` and `Res` as well, whose types
+    // need not be `'static`; the block captures only what it holds.
+    #[allow(clippy::manual_async_fn)]
+    fn call(self, _ctx: RequestContext, _body: Body) -> impl Future<Output = Response> + Send + 'static {
+        async move { self().await.into_response() }
     }
 
     fn describe(doc: &mut OperationDoc) {
@@ -86,8 +92,8 @@ macro_rules! impl_handler {
             $last: FromRequest<M> + 'static,
             M: 'static,
         {
-            fn call(&self, mut ctx: RequestContext, body: Body) -> impl Future<Output = Response> + Send + 'static {
-                let f = self.clone();
+            fn call(self, mut ctx: RequestContext, body: Body) -> impl Future<Output = Response> + Send + 'static {
+                let f = self;
                 async move {
                     let mut errors = ValidationErrors::new();
                     $(
@@ -139,7 +145,75 @@ impl_handler!(
 
 /// A handler with its argument types forgotten, so routes can be stored together.
 pub(crate) trait ErasedHandler: Send + Sync + 'static {
+    /// Starts one call of the handler in a box of its own.
     fn call(&self, ctx: RequestContext, body: Body) -> BoxFuture<Response>;
+
+    /// Starts one call of the handler in a box that can be refilled with the
+    /// next call of the same handler (see [`HandlerCall`]).
+    fn start(&self, ctx: RequestContext, body: Body) -> BoxCall;
+}
+
+/// One handler's call in a box that outlives it: a connection keeps the box
+/// of its last request and refills it when the next request is for the same
+/// route. A request then makes no allocation for its handler, and no box is
+/// allocated on one worker thread and freed on another after a long wait,
+/// which costs the allocator's cross-thread locks.
+pub(crate) trait HandlerCall: Future<Output = Response> + Send {
+    /// Starts the handler's next call in this box; whatever is left of the
+    /// previous call is dropped.
+    fn refill(self: Pin<&mut Self>, ctx: RequestContext, body: Body);
+
+    /// Drops what is left of the call (finished, panicked or cut short),
+    /// keeping the box.
+    fn clear(self: Pin<&mut Self>);
+}
+
+/// A boxed [`HandlerCall`].
+pub(crate) type BoxCall = Pin<Box<dyn HandlerCall>>;
+
+pin_project_lite::pin_project! {
+    /// A [`HandlerCall`]: the handler, how to call it, and its call in flight.
+    /// The call is dropped as soon as it answers.
+    struct Call<H, M, F> {
+        handler: H,
+        make: M,
+        #[pin]
+        running: Option<F>,
+    }
+}
+
+impl<H, M, F> Future for Call<H, M, F>
+where
+    F: Future<Output = Response>,
+{
+    type Output = Response;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        let mut running = self.project().running;
+        let Some(call) = running.as_mut().as_pin_mut() else {
+            return Poll::Ready(HttpError::internal("handler call polled after it answered").into_response());
+        };
+        let response = std::task::ready!(call.poll(cx));
+        running.set(None);
+        Poll::Ready(response)
+    }
+}
+
+impl<H, M, F> HandlerCall for Call<H, M, F>
+where
+    H: Send,
+    M: Fn(&H, RequestContext, Body) -> F + Send,
+    F: Future<Output = Response> + Send,
+{
+    fn refill(self: Pin<&mut Self>, ctx: RequestContext, body: Body) {
+        let mut this = self.project();
+        let next = (this.make)(this.handler, ctx, body);
+        this.running.set(Some(next));
+    }
+
+    fn clear(self: Pin<&mut Self>) {
+        self.project().running.set(None);
+    }
 }
 
 pub(crate) struct Erased<H, Args> {
@@ -162,7 +236,17 @@ where
     Args: 'static,
 {
     fn call(&self, ctx: RequestContext, body: Body) -> BoxFuture<Response> {
-        Box::pin(self.handler.call(ctx, body))
+        Box::pin(self.handler.clone().call(ctx, body))
+    }
+
+    fn start(&self, ctx: RequestContext, body: Body) -> BoxCall {
+        let make = |handler: &H, ctx: RequestContext, body: Body| handler.clone().call(ctx, body);
+        let running = Some(make(&self.handler, ctx, body));
+        Box::pin(Call {
+            handler: self.handler.clone(),
+            make,
+            running,
+        })
     }
 }
 
@@ -178,6 +262,14 @@ pin_project_lite::pin_project! {
 impl<F> CatchPanic<F> {
     pub(crate) fn new(inner: F) -> Self {
         CatchPanic { inner }
+    }
+
+    /// The watched future.
+    pub(crate) fn get_mut(&mut self) -> &mut F
+    where
+        F: Unpin,
+    {
+        &mut self.inner
     }
 }
 
