@@ -37,9 +37,9 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
 pub trait Handler<Args>: Clone + Send + Sync + Sized + 'static {
     /// Extracts the arguments, runs the function and builds the response.
     ///
-    /// It takes the handler by value (a clone, cheap for a function and an
-    /// `Arc` for a closure), so the call borrows nothing and outlives the
-    /// route it was started from.
+    /// It takes the handler by value (a clone: nothing for a function, the
+    /// captured values for a closure), so the call borrows nothing and
+    /// outlives the route it was started from.
     fn call(self, ctx: RequestContext, body: Body) -> impl Future<Output = Response> + Send + 'static;
 
     /// Describes the arguments and the return type in the OpenAPI document.
