@@ -928,6 +928,7 @@ impl ConnectionApp {
             Ok(mut spare) => spare.replace(Spare { path, method, call }),
             Err(_) => None,
         };
+        // The box it replaces is freed after the lock is let go.
         drop(replaced);
     }
 }
