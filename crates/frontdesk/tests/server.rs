@@ -1,8 +1,9 @@
 //! `serve_with` over real sockets: the header-read timeout (slow headers,
 //! silent and idle connections are closed; long requests and streams are not),
 //! telling HTTP/1.1 from HTTP/2 by the first bytes, even when they arrive in
-//! pieces, graceful shutdown of HTTP/2 connections, and long handler timeouts
-//! kept by the connection sweep.
+//! pieces, graceful shutdown of HTTP/2 connections, long handler timeouts
+//! kept by the connection sweep, and clients that leave mid-request (HTTP/1.1
+//! and HTTP/2) or reset an HTTP/2 stream: their handlers are cancelled.
 
 #[allow(dead_code)]
 mod common;
@@ -588,4 +589,142 @@ async fn dropping_the_serve_future_stops_accepting() {
     tokio::time::timeout(Duration::from_secs(5), refused)
         .await
         .expect("new connections are refused once serve_with's future is dropped");
+}
+
+/// Where [`hang`] reports the calls it starts and the calls dropped.
+#[derive(Clone)]
+struct Calls {
+    started: tokio::sync::mpsc::UnboundedSender<String>,
+    dropped: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+/// Reports its call's name when dropped.
+struct Guard {
+    name: String,
+    to: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.to.send(std::mem::take(&mut self.name));
+    }
+}
+
+/// A handler that never answers (a model that never returns), and reports
+/// when its call is dropped.
+async fn hang(State(calls): State<Calls>, Path(name): Path<String>) -> &'static str {
+    let _guard = Guard {
+        name: name.clone(),
+        to: calls.dropped.clone(),
+    };
+    let _ = calls.started.send(name);
+    std::future::pending::<()>().await;
+    "never"
+}
+
+/// The next name from `rx`, within five seconds.
+async fn next_within(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>, what: &str) -> String {
+    tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap_or_else(|_| panic!("{what}: nothing within 5 s"))
+        .expect("the app holds the sender")
+}
+
+/// An HTTP/2 client that resets one stream cancels that stream's handler
+/// only; one that closes its connection cancels the rest. Nothing of either
+/// is left running, and the server goes on serving.
+#[tokio::test]
+async fn an_http2_client_that_resets_a_stream_or_leaves_cancels_its_handlers() {
+    let (started_to, mut started) = tokio::sync::mpsc::unbounded_channel();
+    let (dropped_to, mut dropped) = tokio::sync::mpsc::unbounded_channel();
+    let app = app().state(Calls {
+        started: started_to,
+        dropped: dropped_to,
+    });
+    let app = app.route(Route::get("/hang/{name}", hang));
+    let server = common::start_with(app, config()).await;
+    // The client's socket, and a handle on it to cut the connection with: a
+    // client's own connection lives on while any of its streams waits.
+    let socket = std::net::TcpStream::connect(server.addr).unwrap();
+    socket.set_nonblocking(true).unwrap();
+    let cut = socket.try_clone().unwrap();
+    let (mut sender, _connection) = http2_client(TcpStream::from_std(socket).unwrap()).await;
+
+    // Two streams of one connection, both handlers waiting at once.
+    let a = tokio::spawn(sender.send_request(http2_get(server.addr, "/hang/a")));
+    let b = tokio::spawn(sender.send_request(http2_get(server.addr, "/hang/b")));
+    let mut names = [
+        next_within(&mut started, "first call").await,
+        next_within(&mut started, "second call").await,
+    ];
+    names.sort();
+    assert_eq!(names, ["a", "b"]);
+    // A third stream is answered meanwhile.
+    let response = sender
+        .send_request(http2_get(server.addr, "/hello"))
+        .await
+        .unwrap();
+    assert_eq!(response.version(), Version::HTTP_2);
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // Dropping a response future resets its stream (RST_STREAM CANCEL).
+    a.abort();
+    assert_eq!(next_within(&mut dropped, "reset stream").await, "a");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        dropped.try_recv().is_err(),
+        "the other stream's handler is still running"
+    );
+    assert!(
+        !b.is_finished(),
+        "the other stream is still waiting for its answer"
+    );
+
+    // Closing the connection cancels what is left.
+    cut.shutdown(std::net::Shutdown::Both).unwrap();
+    assert_eq!(next_within(&mut dropped, "closed connection").await, "b");
+    let b = tokio::time::timeout(Duration::from_secs(5), b)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(b.is_err(), "the stream of a closed connection has no answer");
+    drop(sender);
+
+    // New connections are served as before.
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let (mut sender, _connection) = http2_client(stream).await;
+    let response = sender
+        .send_request(http2_get(server.addr, "/hello"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    server.stop_within(Duration::from_secs(5)).await;
+}
+
+/// An HTTP/1.1 client that closes its connection while its handler waits
+/// cancels the handler.
+#[tokio::test]
+async fn an_http1_client_that_leaves_cancels_its_handler() {
+    let (started_to, mut started) = tokio::sync::mpsc::unbounded_channel();
+    let (dropped_to, mut dropped) = tokio::sync::mpsc::unbounded_channel();
+    let app = app().state(Calls {
+        started: started_to,
+        dropped: dropped_to,
+    });
+    let app = app.route(Route::get("/hang/{name}", hang));
+    let server = common::start_with(app, config()).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /hang/c HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(next_within(&mut started, "the call").await, "c");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        dropped.try_recv().is_err(),
+        "the handler waits while the client does"
+    );
+    drop(stream);
+    assert_eq!(next_within(&mut dropped, "closed connection").await, "c");
+    server.stop_within(Duration::from_secs(5)).await;
 }
