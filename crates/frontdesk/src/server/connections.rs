@@ -2,8 +2,9 @@
 //!
 //! Each connection is one slot in [`Connections`]. Per request the only work
 //! is two relaxed counter increments (request started, response finished) in
-//! [`Counted`]; per poll of a connection, one atomic load of its flags in
-//! [`Ticket::watch`]. Everything else happens elsewhere:
+//! [`Counted`]; per poll of a connection, one atomic load of the server's
+//! [`Raised`] mark in [`Ticket::watch`], a line no request writes. Everything
+//! else happens elsewhere:
 //!
 //! - **Idle and slow-header timeout.** [`Connections::sweep`] runs every quarter
 //!   of the timeout over all slots, on a thread of its own ([`Sweeper`]), so
@@ -95,14 +96,26 @@ struct Slot {
 }
 
 impl Slot {
-    /// Sets `flag` for the connection and wakes it to act on it.
+    /// Sets `flag` for the connection. It acts on it once [`Raised`] has
+    /// moved and it is woken ([`Slot::wake`]), in that order.
     fn raise(&self, flag: u8) {
         self.activity.flags.fetch_or(flag, Ordering::SeqCst);
+    }
+
+    fn wake(&self) {
         if let Some(waker) = &self.waker {
             waker.wake_by_ref();
         }
     }
 }
+
+/// Moves (under the table's lock) each time flags have been raised on some
+/// connections, before they are woken: a connection reads its own flags, a
+/// line its requests write, only at the first poll after a move. On a cache
+/// line of its own, which only shutdown and expiry write.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Raised(AtomicU64);
 
 #[derive(Debug, Default)]
 struct Slots {
@@ -120,6 +133,7 @@ pub(crate) struct Connections {
     sweeps: AtomicU64,
     /// The time between two sweeps; `None` when there is no sweep.
     every: Option<Duration>,
+    raised: Raised,
 }
 
 impl Connections {
@@ -167,6 +181,8 @@ impl Connections {
             activity,
             index,
             registered: None,
+            // Unlike any mark: the first poll reads the flags.
+            seen: u64::MAX,
         }
     }
 
@@ -213,6 +229,15 @@ impl Connections {
                 expired += 1;
             }
         }
+        if expired > 0 {
+            self.raised.0.fetch_add(1, Ordering::SeqCst);
+            // The connections that reached the count in this sweep.
+            for slot in slots.slots.iter().flatten() {
+                if slot.quiet == QUIET_SWEEPS {
+                    slot.wake();
+                }
+            }
+        }
         drop(slots);
         if expired > 0 {
             tracing::debug!(expired, "closing connections that sent no request in time");
@@ -237,6 +262,10 @@ impl Connections {
         let slots = self.lock();
         for slot in slots.slots.iter().flatten() {
             slot.raise(flag);
+        }
+        self.raised.0.fetch_add(1, Ordering::SeqCst);
+        for slot in slots.slots.iter().flatten() {
+            slot.wake();
         }
     }
 
@@ -309,6 +338,8 @@ pub(crate) struct Ticket {
     index: usize,
     /// The waker last stored in the slot, to skip the lock while it is current.
     registered: Option<Waker>,
+    /// The [`Raised`] mark at the last read of the flags.
+    seen: u64,
 }
 
 /// What a watched connection should do at this poll.
@@ -361,8 +392,14 @@ impl Ticket {
         if !self.is_registered(cx) {
             self.register(cx);
         }
-        // The flags are read after the waker is stored: a flag raised later
-        // finds this waker in the slot and wakes the connection again.
+        // The mark is read after the waker is stored: flags raised later move
+        // it, then find this waker in the slot and wake the connection again.
+        // Flags are raised before the mark moves, so a moved mark shows them.
+        let raised = self.connections.raised.0.load(Ordering::SeqCst);
+        if raised == self.seen {
+            return Watch::Run;
+        }
+        self.seen = raised;
         let flags = self.activity.flags.load(Ordering::SeqCst);
         if flags & CLOSE != 0 {
             Watch::Close
@@ -389,7 +426,8 @@ impl Ticket {
 
 pin_project_lite::pin_project! {
     /// The future of [`Ticket::watch`]: per poll, a waker comparison and one
-    /// load of the connection's flags before the connection itself.
+    /// load of the server's [`Raised`] mark before the connection itself (and
+    /// of the connection's flags when the mark has moved).
     pub(crate) struct Watched<'a, C> {
         ticket: &'a mut Ticket,
         #[pin]
@@ -693,6 +731,52 @@ mod tests {
         assert_eq!(ticket.activity.deadline.load(Ordering::SeqCst), second);
         // A limit past the end of the sweep count is left to tokio.
         assert_eq!(timer.arm(Duration::MAX), None);
+    }
+
+    /// A connection that never ends, and whether it was asked to finish.
+    struct Endless {
+        finishing: bool,
+    }
+
+    impl Future for Endless {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn a_watched_connection_acts_on_its_own_flags_only_when_they_are_raised() {
+        let connections = Arc::new(Connections::default());
+        let mut ticket = connections.open();
+        let quiet = connections.open();
+        // A request in progress: the sweeps below do not expire it.
+        ticket.activity.started.fetch_add(1, Ordering::Relaxed);
+        let wakes = Arc::new(CountWakes(AtomicU32::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut watched = Box::pin(ticket.watch(Endless { finishing: false }, |c| {
+            c.get_mut().finishing = true;
+        }));
+        assert!(watched.as_mut().poll(&mut cx).is_pending());
+        // Another connection expires: the mark moves, this one reads its
+        // flags again, finds none, and was not woken.
+        sweeps(&connections, 1 + usize::from(QUIET_SWEEPS));
+        assert!(quiet.activity.expired());
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+        assert!(watched.as_mut().poll(&mut cx).is_pending());
+        assert!(!watched.connection.finishing);
+        // Shutdown: woken, then asked to finish; it goes on until it does.
+        connections.shut_down();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert!(watched.as_mut().poll(&mut cx).is_pending());
+        assert!(watched.connection.finishing);
+        assert!(watched.as_mut().poll(&mut cx).is_pending());
+        // The deadline: woken, then dropped at its next poll.
+        connections.close_all();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 2);
+        assert!(matches!(watched.as_mut().poll(&mut cx), Poll::Ready(None)));
     }
 
     #[tokio::test]
