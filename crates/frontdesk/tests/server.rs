@@ -630,19 +630,30 @@ async fn next_within(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>, what
         .expect("the app holds the sender")
 }
 
+/// Serves [`app`] with `/hang/{name}` ([`hang`]); the names of the calls
+/// started and dropped arrive on the two receivers.
+async fn serve_hang() -> (
+    common::Server,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    let (started_to, started) = tokio::sync::mpsc::unbounded_channel();
+    let (dropped_to, dropped) = tokio::sync::mpsc::unbounded_channel();
+    let app = app()
+        .state(Calls {
+            started: started_to,
+            dropped: dropped_to,
+        })
+        .route(Route::get("/hang/{name}", hang));
+    (common::start_with(app, config()).await, started, dropped)
+}
+
 /// An HTTP/2 client that resets one stream cancels that stream's handler
 /// only; one that closes its connection cancels the rest. Nothing of either
 /// is left running, and the server goes on serving.
 #[tokio::test]
 async fn an_http2_client_that_resets_a_stream_or_leaves_cancels_its_handlers() {
-    let (started_to, mut started) = tokio::sync::mpsc::unbounded_channel();
-    let (dropped_to, mut dropped) = tokio::sync::mpsc::unbounded_channel();
-    let app = app().state(Calls {
-        started: started_to,
-        dropped: dropped_to,
-    });
-    let app = app.route(Route::get("/hang/{name}", hang));
-    let server = common::start_with(app, config()).await;
+    let (server, mut started, mut dropped) = serve_hang().await;
     // The client's socket, and a handle on it to cut the connection with: a
     // client's own connection lives on while any of its streams waits.
     let socket = std::net::TcpStream::connect(server.addr).unwrap();
@@ -705,14 +716,7 @@ async fn an_http2_client_that_resets_a_stream_or_leaves_cancels_its_handlers() {
 /// cancels the handler.
 #[tokio::test]
 async fn an_http1_client_that_leaves_cancels_its_handler() {
-    let (started_to, mut started) = tokio::sync::mpsc::unbounded_channel();
-    let (dropped_to, mut dropped) = tokio::sync::mpsc::unbounded_channel();
-    let app = app().state(Calls {
-        started: started_to,
-        dropped: dropped_to,
-    });
-    let app = app.route(Route::get("/hang/{name}", hang));
-    let server = common::start_with(app, config()).await;
+    let (server, mut started, mut dropped) = serve_hang().await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     stream
         .write_all(b"GET /hang/c HTTP/1.1\r\nHost: test\r\n\r\n")
