@@ -1153,14 +1153,12 @@ mod tests {
             assert_eq!(ALIVE.load(Ordering::SeqCst), 0, "the cut-short call dropped");
         }
         // Each box answers its own route again after a panic and a timeout.
-        assert_eq!(
-            send(&connection, Method::GET, "/hang").await.0,
-            StatusCode::GATEWAY_TIMEOUT
-        );
-        assert_eq!(
-            send(&connection, Method::GET, "/hang").await.0,
-            StatusCode::GATEWAY_TIMEOUT
-        );
+        for _ in 0..2 {
+            assert_eq!(
+                send(&connection, Method::GET, "/hang").await.0,
+                StatusCode::GATEWAY_TIMEOUT
+            );
+        }
         assert_eq!(ALIVE.load(Ordering::SeqCst), 0);
     }
 
