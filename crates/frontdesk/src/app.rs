@@ -558,13 +558,6 @@ impl AppService {
             Some(app) => RouteRef::Connection(app.clone(), path_index, method_index),
             None => RouteRef::Route(runtime.clone()),
         };
-        // Not the URI: it shares the connection's read buffer, which a
-        // waiting request would then keep from being reused.
-        let timed = finishing.timeout.map(|_| Timed {
-            route: route(),
-            swept: None,
-        });
-        let mut home = None;
         let running = match &endpoint.target {
             Target::Direct(handler) => {
                 let ctx = RequestContext::new(parts, params, endpoint.limits, route());
@@ -577,11 +570,6 @@ impl AppService {
                             }
                             None => handler.start(ctx, body),
                         };
-                        home = Some(Home {
-                            connection: app.clone(),
-                            path: path_index,
-                            method: method_index,
-                        });
                         Running::Kept(call)
                     }
                     None => Running::Boxed(handler.call(ctx, body)),
@@ -602,13 +590,17 @@ impl AppService {
                 }))
             }
         };
+        // One handle for both: the timeout's and the kept box's way home.
+        let held = (finishing.timeout.is_some() || matches!(running, Running::Kept(_))).then(|| Held {
+            route: route(),
+            swept: None,
+        });
         Dispatch {
             state: State::Running {
                 handler: CatchPanic::new(running),
                 timer: None,
                 finishing,
-                timed,
-                home,
+                held,
             },
         }
     }
@@ -674,10 +666,9 @@ pin_project_lite::pin_project! {
             #[pin]
             timer: Option<tokio::time::Sleep>,
             finishing: Finishing,
-            // `Some` when the route has a timeout.
-            timed: Option<Timed>,
-            // `Some` when the handler's box goes back to its connection.
-            home: Option<Home>,
+            // `Some` when the route has a timeout or the handler's box goes
+            // back to its connection.
+            held: Option<Held>,
         },
     }
 }
@@ -707,20 +698,34 @@ impl Future for Running {
     }
 }
 
-/// The connection a kept handler box goes back to, and the route it serves.
-struct Home {
-    connection: Arc<ConnectionApp>,
-    path: usize,
-    method: usize,
+/// What a running request keeps of its route: for its timeout (the log line
+/// and the sweep deadline it armed, withdrawn when the request ends) and, on
+/// a connection, for giving its handler's box back. The route, not the URI,
+/// names the request in the log line: the URI shares the connection's read
+/// buffer, which a waiting request would then keep from being reused.
+struct Held {
+    route: RouteRef,
+    swept: Option<u64>,
 }
 
-impl Home {
-    /// Gives the box back once its call has answered or been cut short,
-    /// dropping what is left of the call.
+impl Held {
+    /// Gives a kept box back to its connection once its call has answered or
+    /// been cut short, dropping what is left of the call.
     fn give_back(&self, running: &mut Running) {
+        let RouteRef::Connection(connection, path, method) = &self.route else {
+            return;
+        };
         if let Running::Kept(mut call) = std::mem::replace(running, Running::Returned) {
             call.as_mut().clear();
-            self.connection.keep(self.path, self.method, call);
+            connection.keep(*path, *method, call);
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let (Some(deadline), Some(sweep)) = (self.swept, self.route.sweep_timer()) {
+            sweep.disarm(deadline);
         }
     }
 }
@@ -748,16 +753,15 @@ impl Future for Dispatch {
                 handler,
                 timer,
                 finishing,
-                timed,
-                home,
+                held,
             } => {
                 if let Poll::Ready(response) = Pin::new(&mut *handler).poll(cx) {
-                    if let Some(home) = home {
-                        home.give_back(handler.get_mut());
+                    if let Some(held) = held {
+                        held.give_back(handler.get_mut());
                     }
                     return Poll::Ready(finishing.finish(response));
                 }
-                let (Some(limit), Some(timed)) = (finishing.timeout, timed.as_mut()) else {
+                let (Some(limit), Some(timed)) = (finishing.timeout, held.as_mut()) else {
                     return Poll::Pending;
                 };
                 // The clock starts at the handler's first wait: its first poll
@@ -784,27 +788,10 @@ impl Future for Dispatch {
                 }
                 let route = timed.route.get().path.as_str();
                 tracing::warn!(route, ?limit, "handler timed out");
-                if let Some(home) = home {
-                    home.give_back(handler.get_mut());
-                }
+                timed.give_back(handler.get_mut());
                 let response = HttpError::new(StatusCode::GATEWAY_TIMEOUT).into_response();
                 Poll::Ready(finishing.finish(response))
             }
-        }
-    }
-}
-
-/// The route of a request that has a timeout, for the log line when it times
-/// out, and the sweep deadline it armed, withdrawn when the request ends.
-struct Timed {
-    route: RouteRef,
-    swept: Option<u64>,
-}
-
-impl Drop for Timed {
-    fn drop(&mut self) {
-        if let (Some(deadline), Some(sweep)) = (self.swept, self.route.sweep_timer()) {
-            sweep.disarm(deadline);
         }
     }
 }

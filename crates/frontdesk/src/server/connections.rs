@@ -1,7 +1,7 @@
 //! What the server knows of its open connections, kept off the request path.
 //!
 //! Each connection is one slot in [`Connections`]. Per request the only work
-//! is two relaxed counter increments (request started, response finished) in
+//! is two counter increments (request started, response finished) in
 //! [`Counted`]; per poll of a connection, one atomic load of the server's
 //! [`Raised`] mark in [`Ticket::watch`], a line no request writes. Everything
 //! else happens elsewhere:
@@ -511,11 +511,16 @@ impl SweepTimer {
     /// its answer, before it reads the next request, so this never withdraws
     /// the next request's deadline.
     #[inline]
+    ///
+    /// A load and a store, no read-modify-write: the sweep only ever clears
+    /// the deadline, so whichever of the two clears it, it ends at 0, and the
+    /// next request arms its own only after this returns (one request at a
+    /// time, on the same task).
     pub(crate) fn disarm(&self, deadline: u64) {
-        let _ = self
-            .activity
-            .deadline
-            .compare_exchange(deadline, 0, Ordering::Relaxed, Ordering::Relaxed);
+        let armed = &self.activity.deadline;
+        if armed.load(Ordering::Relaxed) == deadline {
+            armed.store(0, Ordering::Relaxed);
+        }
     }
 }
 
@@ -525,21 +530,44 @@ impl SweepTimer {
 pub(crate) struct Counted<S> {
     inner: S,
     activity: Arc<Activity>,
+    one_task: bool,
 }
 
 impl<S> Counted<S> {
-    pub(crate) fn new(inner: S, activity: Arc<Activity>) -> Self {
-        Counted { inner, activity }
+    /// Counts for `activity`. `one_task` says that every request and every
+    /// response body of the connection is polled and dropped by its own task,
+    /// as on HTTP/1 (HTTP/2 runs each stream in a task of its own): the
+    /// counters then take a load and a store each, no atomic read-modify-write,
+    /// which would wait on the connection's cold cache line.
+    pub(crate) fn new(inner: S, activity: Arc<Activity>, one_task: bool) -> Self {
+        Counted {
+            inner,
+            activity,
+            one_task,
+        }
+    }
+}
+
+/// Adds one to `counter`, which only this task writes when `one_task`.
+#[inline]
+fn count(counter: &AtomicU32, one_task: bool) {
+    if one_task {
+        counter.store(counter.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    } else {
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 }
 
 /// Counts the response as finished when dropped.
 #[derive(Debug)]
-struct InFlight(Arc<Activity>);
+struct InFlight {
+    activity: Arc<Activity>,
+    one_task: bool,
+}
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.finished.fetch_add(1, Ordering::Relaxed);
+        count(&self.activity.finished, self.one_task);
     }
 }
 
@@ -552,10 +580,13 @@ where
     type Future = CountedFuture<S::Future>;
 
     fn call(&self, request: R) -> Self::Future {
-        self.activity.started.fetch_add(1, Ordering::Relaxed);
+        count(&self.activity.started, self.one_task);
         CountedFuture {
             inner: self.inner.call(request),
-            in_flight: Some(InFlight(self.activity.clone())),
+            in_flight: Some(InFlight {
+                activity: self.activity.clone(),
+                one_task: self.one_task,
+            }),
         }
     }
 }

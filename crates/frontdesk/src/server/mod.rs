@@ -313,14 +313,14 @@ async fn serve_connection<M, H, B>(
     };
     // The sweep keeps one handler deadline per connection: HTTP/1 runs one
     // request at a time, HTTP/2 many (they keep tokio timers).
-    let service = Counted::new(make(ticket.sweep_timer()), activity.clone());
+    let service = Counted::new(make(ticket.sweep_timer()), activity.clone(), true);
     let connection = protocols.http1.serve_connection(io, service).with_upgrades();
     let mut ended = ticket.watch(connection, |c| c.graceful_shutdown()).await;
     // Only a connection that ended cleanly, on a server with HTTP/2, can have
     // moved: any other skips the handoff's lock.
     let moved = protocols.http2_too && matches!(ended, Some(Ok(())));
     if let Some(io) = moved.then(|| activity.handoff.take()).flatten() {
-        let service = Counted::new(make(None), activity);
+        let service = Counted::new(make(None), activity, false);
         // Boxed: a task is as large as its largest state, and HTTP/1
         // connections should not pay for HTTP/2's.
         let connection = Box::pin(protocols.http2.serve_connection(io, service));
