@@ -19,7 +19,7 @@ use tower::ServiceExt;
 use tower_service::Service;
 
 use crate::body::{Body, BoxError};
-use crate::endpoint::{BoxCall, BoxFuture, CatchPanic, ErasedHandler};
+use crate::endpoint::{BoxFuture, CatchPanic, ErasedHandler, InlineCall};
 use crate::error::{BuildError, HttpError};
 use crate::extract::{RequestContext, StateMap};
 use crate::limits::{limit_setters, Limits, Overrides};
@@ -561,18 +561,8 @@ impl AppService {
         let running = match &endpoint.target {
             Target::Direct(handler) => {
                 let ctx = RequestContext::new(parts, params, endpoint.limits, route());
-                match connection {
-                    Some(app) => {
-                        let call = match app.spare_for(path_index, method_index) {
-                            Some(mut call) => {
-                                call.as_mut().refill(ctx, body);
-                                call
-                            }
-                            None => handler.start(ctx, body),
-                        };
-                        Running::Kept(call)
-                    }
-                    None => Running::Boxed(handler.call(ctx, body)),
+                Running::Inline {
+                    call: handler.inline(ctx, body),
                 }
             }
             Target::Layered(service) => {
@@ -582,16 +572,17 @@ impl AppService {
                     runtime: runtime.clone(),
                 });
                 let service = service.clone();
-                Running::Boxed(Box::pin(async move {
-                    match service.oneshot(request).await {
-                        Ok(response) => response,
-                        Err(never) => match never {},
-                    }
-                }))
+                Running::Boxed {
+                    future: Box::pin(async move {
+                        match service.oneshot(request).await {
+                            Ok(response) => response,
+                            Err(never) => match never {},
+                        }
+                    }),
+                }
             }
         };
-        // One handle for both: the timeout's and the kept box's way home.
-        let held = (finishing.timeout.is_some() || matches!(running, Running::Kept(_))).then(|| Held {
+        let timed = finishing.timeout.map(|_| Timed {
             route: route(),
             swept: None,
         });
@@ -600,7 +591,7 @@ impl AppService {
                 handler: CatchPanic::new(running),
                 timer: None,
                 finishing,
-                held,
+                timed,
             },
         }
     }
@@ -660,27 +651,30 @@ pin_project_lite::pin_project! {
     enum State {
         Ready { response: Option<Response> },
         Running {
+            #[pin]
             handler: CatchPanic<Running>,
             // Inline: hyper keeps one connection's in-flight future in one
             // allocation, reused from request to request.
             #[pin]
             timer: Option<tokio::time::Sleep>,
             finishing: Finishing,
-            // `Some` when the route has a timeout or the handler's box goes
-            // back to its connection.
-            held: Option<Held>,
+            // `Some` when the route has a timeout.
+            timed: Option<Timed>,
         },
     }
 }
 
-/// A handler's call in flight.
-enum Running {
-    /// In a box its connection keeps for the route's next request.
-    Kept(BoxCall),
-    /// In a box of its own.
-    Boxed(BoxFuture<Response>),
-    /// Its box given back to the connection.
-    Returned,
+pin_project_lite::pin_project! {
+    /// A handler's call in flight.
+    #[project = RunningProject]
+    enum Running {
+        /// A handler's call, in the request's own future ([`InlineCall`]).
+        Inline { #[pin] call: InlineCall },
+        /// A layered route's service call, in a box of its own.
+        Boxed { future: BoxFuture<Response> },
+        /// Answered or cut short: whatever the call held is dropped.
+        Done,
+    }
 }
 
 impl Future for Running {
@@ -688,41 +682,27 @@ impl Future for Running {
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
-        match self.get_mut() {
-            Running::Kept(call) => call.as_mut().poll(cx),
-            Running::Boxed(future) => future.as_mut().poll(cx),
-            Running::Returned => {
+        match self.project() {
+            RunningProject::Inline { call } => call.poll(cx),
+            RunningProject::Boxed { future } => future.as_mut().poll(cx),
+            RunningProject::Done => {
                 Poll::Ready(HttpError::internal("request polled after it answered").into_response())
             }
         }
     }
 }
 
-/// What a running request keeps of its route: for its timeout (the log line
-/// and the sweep deadline it armed, withdrawn when the request ends) and, on
-/// a connection, for giving its handler's box back. The route, not the URI,
-/// names the request in the log line: the URI shares the connection's read
-/// buffer, which a waiting request would then keep from being reused.
-struct Held {
+/// The route of a request that has a timeout, for the log line when it times
+/// out, and the sweep deadline it armed, withdrawn when the request ends. The
+/// route, not the URI, names the request in the log line: the URI shares the
+/// connection's read buffer, which a waiting request would then keep from
+/// being reused.
+struct Timed {
     route: RouteRef,
     swept: Option<u64>,
 }
 
-impl Held {
-    /// Gives a kept box back to its connection once its call has answered or
-    /// been cut short, dropping what is left of the call.
-    fn give_back(&self, running: &mut Running) {
-        let RouteRef::Connection(connection, path, method) = &self.route else {
-            return;
-        };
-        if let Running::Kept(mut call) = std::mem::replace(running, Running::Returned) {
-            call.as_mut().clear();
-            connection.keep(*path, *method, call);
-        }
-    }
-}
-
-impl Drop for Held {
+impl Drop for Timed {
     fn drop(&mut self) {
         if let (Some(deadline), Some(sweep)) = (self.swept, self.route.sweep_timer()) {
             sweep.disarm(deadline);
@@ -753,15 +733,14 @@ impl Future for Dispatch {
                 handler,
                 timer,
                 finishing,
-                held,
+                timed,
             } => {
-                if let Poll::Ready(response) = Pin::new(&mut *handler).poll(cx) {
-                    if let Some(held) = held {
-                        held.give_back(handler.get_mut());
-                    }
+                let mut handler = handler;
+                if let Poll::Ready(response) = handler.as_mut().poll(cx) {
+                    handler.inner().set(Running::Done);
                     return Poll::Ready(finishing.finish(response));
                 }
-                let (Some(limit), Some(timed)) = (finishing.timeout, held.as_mut()) else {
+                let (Some(limit), Some(timed)) = (finishing.timeout, timed.as_mut()) else {
                     return Poll::Pending;
                 };
                 // The clock starts at the handler's first wait: its first poll
@@ -788,7 +767,8 @@ impl Future for Dispatch {
                 }
                 let route = timed.route.get().path.as_str();
                 tracing::warn!(route, ?limit, "handler timed out");
-                timed.give_back(handler.get_mut());
+                // The call is dropped now, not when the caller drops this.
+                handler.inner().set(Running::Done);
                 let response = HttpError::new(StatusCode::GATEWAY_TIMEOUT).into_response();
                 Poll::Ready(finishing.finish(response))
             }
@@ -887,37 +867,6 @@ impl RouteRef {
 pub(crate) struct ConnectionApp {
     app: AppService,
     timer: Option<SweepTimer>,
-    /// The handler box of the connection's last direct request, for the next
-    /// request to the same route: a connection then allocates one when its
-    /// route changes, not one per request. Never waited for: a request that
-    /// finds it locked (concurrent HTTP/2 streams) allocates its own.
-    spare: std::sync::Mutex<Option<Spare>>,
-}
-
-/// A kept handler box and the route (path and method index) whose handler it calls.
-struct Spare {
-    path: usize,
-    method: usize,
-    call: BoxCall,
-}
-
-impl ConnectionApp {
-    /// The kept box, when it calls the handler of this route.
-    fn spare_for(&self, path: usize, method: usize) -> Option<BoxCall> {
-        let mut spare = self.spare.try_lock().ok()?;
-        let kept = spare.take_if(|spare| spare.path == path && spare.method == method)?;
-        Some(kept.call)
-    }
-
-    /// Keeps `call`'s box for the route's next request, in place of any other.
-    fn keep(&self, path: usize, method: usize, call: BoxCall) {
-        let replaced = match self.spare.try_lock() {
-            Ok(mut spare) => spare.replace(Spare { path, method, call }),
-            Err(_) => None,
-        };
-        // The box it replaces is freed after the lock is let go.
-        drop(replaced);
-    }
 }
 
 /// The app as hyper's own service, one per connection, for
@@ -928,11 +877,7 @@ pub(crate) struct HyperApp(Arc<ConnectionApp>);
 
 impl HyperApp {
     pub(crate) fn new(app: AppService, timer: Option<SweepTimer>) -> Self {
-        HyperApp(Arc::new(ConnectionApp {
-            app,
-            timer,
-            spare: std::sync::Mutex::new(None),
-        }))
+        HyperApp(Arc::new(ConnectionApp { app, timer }))
     }
 }
 
@@ -975,7 +920,8 @@ impl std::fmt::Debug for AppFuture {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Path;
+    use crate::endpoint::{Handler, INLINE_CALL as INLINE_CALL_FOR_TESTS};
+    use crate::extract::RequestContext;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A connection's own handle on `app`, as `serve_with` makes one.
@@ -999,80 +945,78 @@ mod tests {
         (status, String::from_utf8(body.to_vec()).expect("a UTF-8 body"))
     }
 
-    /// The route and address of the handler box the connection keeps.
-    fn spare(connection: &ConnectionApp) -> Option<(usize, usize, *const ())> {
-        let spare = connection.spare.lock().expect("an unpoisoned lock");
-        spare.as_ref().map(|spare| {
-            let address: *const dyn crate::endpoint::HandlerCall = &*spare.call;
-            (spare.path, spare.method, address.cast::<()>())
-        })
+    /// Answers `uri` on `connection`, and counts the handler calls still
+    /// alive the moment the request's future is ready, before it is dropped.
+    async fn answer_then_count(
+        connection: &Arc<ConnectionApp>,
+        uri: &str,
+        alive: &AtomicUsize,
+    ) -> (StatusCode, usize) {
+        let request = http::Request::builder()
+            .uri(uri)
+            .body(Body::empty())
+            .expect("a valid request");
+        let mut dispatch = std::pin::pin!(connection.app.dispatch(request, Some(connection)));
+        let response = std::future::poll_fn(|cx| dispatch.as_mut().poll(cx)).await;
+        (response.status(), alive.load(Ordering::SeqCst))
     }
 
     #[tokio::test]
-    async fn a_connection_refills_its_handler_box_for_the_same_route_only() {
+    async fn a_handler_call_is_kept_in_the_request_future_unless_it_is_large() {
+        // What a typical handler is: extractors, then a wait on a model.
+        #[derive(serde::Deserialize, schemars::JsonSchema)]
+        struct Ask {
+            prompt: String,
+        }
+        impl crate::validate::Validate for Ask {
+            fn validate(&self, _: &mut crate::validate::Checker) {}
+        }
+        async fn ask(crate::State(delay): crate::State<u64>, crate::Json(ask): crate::Json<Ask>) -> String {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+            ask.prompt
+        }
+        /// Whether `handler`'s call fits inline, and its size, from its type
+        /// alone (the call is never made).
+        fn fits<H: Handler<A>, A>(handler: H) -> (bool, usize) {
+            fn of<F>(_: &impl Fn() -> F) -> (bool, usize) {
+                let fits = InlineCall::has_space_for::<F>() && InlineCall::has_alignment_for::<F>();
+                (fits, std::mem::size_of::<F>())
+            }
+            fn no_ctx() -> RequestContext {
+                unreachable!("only the call's type is looked at")
+            }
+            of(&move || handler.clone().call(no_ctx(), Body::empty()))
+        }
+        let (inline, size) = fits(ask);
+        assert!(
+            inline,
+            "a model handler's call ({size} bytes) fits in the request's future"
+        );
+
+        // A larger call goes in a box and answers all the same.
+        let big = || async {
+            let buffer = [7u8; 4 * INLINE_CALL_FOR_TESTS];
+            tokio::task::yield_now().await;
+            format!("{}", buffer.iter().map(|b| usize::from(*b)).sum::<usize>())
+        };
+        let (inline, size) = fits(big);
+        assert!(!inline, "a call of {size} bytes is boxed");
         let app = App::new()
-            .route(Route::get("/a", || async { "a" }))
-            .route(Route::get("/b/{id}", |Path(id): Path<u32>| async move {
-                format!("b{id}")
-            }))
-            .route(Route::post("/b/{id}", |Path(id): Path<u32>| async move {
-                format!("post b{id}")
-            }))
+            .route(Route::get("/big", big))
             .build()
             .expect("a valid app");
-        let connection = connection(app);
-        assert_eq!(spare(&connection), None);
-
         assert_eq!(
-            send(&connection, Method::GET, "/a").await,
-            (StatusCode::OK, "a".into())
-        );
-        let (a_path, a_method, first) = spare(&connection).expect("the box of /a kept");
-        assert_eq!(
-            send(&connection, Method::GET, "/a").await,
-            (StatusCode::OK, "a".into())
-        );
-        assert_eq!(
-            spare(&connection),
-            Some((a_path, a_method, first)),
-            "the same box refilled"
+            send(&connection(app), Method::GET, "/big").await,
+            (StatusCode::OK, (7 * 4 * INLINE_CALL_FOR_TESTS).to_string())
         );
 
-        // Another route, then another method on the same path: each answers
-        // with its own handler, and its box replaces the kept one.
-        assert_eq!(
-            send(&connection, Method::GET, "/b/7").await,
-            (StatusCode::OK, "b7".into())
+        // The request's future stays small enough to sit in hyper's
+        // per-connection allocation without a second one.
+        let size = std::mem::size_of::<AppFuture>();
+        assert!(
+            size <= INLINE_CALL_FOR_TESTS + 256,
+            "a request's future takes {size} bytes"
         );
-        let (b_path, b_method, _) = spare(&connection).expect("the box of GET /b kept");
-        assert_ne!((b_path, b_method), (a_path, a_method));
-        assert_eq!(
-            send(&connection, Method::POST, "/b/8").await,
-            (StatusCode::OK, "post b8".into())
-        );
-        let (post_path, post_method, _) = spare(&connection).expect("the box of POST /b kept");
-        assert_eq!(post_path, b_path);
-        assert_ne!(post_method, b_method);
-        assert_eq!(
-            send(&connection, Method::GET, "/a").await,
-            (StatusCode::OK, "a".into())
-        );
-        assert_eq!(
-            send(&connection, Method::HEAD, "/b/9").await,
-            (StatusCode::OK, String::new())
-        );
-
-        // Answers found at routing time touch no box.
-        let kept = spare(&connection);
-        assert_eq!(
-            send(&connection, Method::GET, "/nowhere").await.0,
-            StatusCode::NOT_FOUND
-        );
-        assert_eq!(
-            send(&connection, Method::PUT, "/a").await.0,
-            StatusCode::METHOD_NOT_ALLOWED
-        );
-        assert_eq!(spare(&connection), kept);
     }
 
     /// Counts the handler calls still alive: one is made in each call and
@@ -1093,7 +1037,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_kept_box_holds_nothing_of_a_call_that_answered_panicked_or_timed_out() {
+    async fn a_call_holds_nothing_once_it_answered_panicked_or_timed_out() {
         static ALIVE: AtomicUsize = AtomicUsize::new(0);
         let app = App::new()
             .route(Route::get("/answer", || async {
@@ -1123,27 +1067,18 @@ mod tests {
         let connection = connection(app);
         for _ in 0..2 {
             assert_eq!(
-                send(&connection, Method::GET, "/answer").await,
-                (StatusCode::OK, "answered".into())
+                answer_then_count(&connection, "/answer", &ALIVE).await,
+                (StatusCode::OK, 0)
             );
-            assert_eq!(ALIVE.load(Ordering::SeqCst), 0);
-
-            let (status, body) = send(&connection, Method::GET, "/panic").await;
-            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-            assert!(body.contains("Internal Server Error"), "{body}");
-            assert!(spare(&connection).is_some(), "the panicked call's box kept");
-            assert_eq!(ALIVE.load(Ordering::SeqCst), 0, "the panicked call dropped");
-
-            let (status, _) = send(&connection, Method::GET, "/hang").await;
-            assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
-            assert!(spare(&connection).is_some(), "the cut-short call's box kept");
-            assert_eq!(ALIVE.load(Ordering::SeqCst), 0, "the cut-short call dropped");
-        }
-        // Each box answers its own route again after a panic and a timeout.
-        for _ in 0..2 {
             assert_eq!(
-                send(&connection, Method::GET, "/hang").await.0,
-                StatusCode::GATEWAY_TIMEOUT
+                answer_then_count(&connection, "/panic", &ALIVE).await,
+                (StatusCode::INTERNAL_SERVER_ERROR, 0),
+                "the panicked call dropped"
+            );
+            assert_eq!(
+                answer_then_count(&connection, "/hang", &ALIVE).await,
+                (StatusCode::GATEWAY_TIMEOUT, 0),
+                "the cut-short call dropped as it is answered"
             );
         }
         assert_eq!(ALIVE.load(Ordering::SeqCst), 0);

@@ -148,73 +148,24 @@ pub(crate) trait ErasedHandler: Send + Sync + 'static {
     /// Starts one call of the handler in a box of its own.
     fn call(&self, ctx: RequestContext, body: Body) -> BoxFuture<Response>;
 
-    /// Starts one call of the handler in a box that can be refilled with the
-    /// next call of the same handler (see [`HandlerCall`]).
-    fn start(&self, ctx: RequestContext, body: Body) -> BoxCall;
+    /// Starts one call of the handler inside the caller's own future, in a
+    /// box only when it is larger than [`INLINE_CALL`] bytes.
+    fn inline(&self, ctx: RequestContext, body: Body) -> InlineCall;
 }
 
-/// One handler's call in a box that outlives it: a connection keeps the box
-/// of its last request and refills it when the next request is for the same
-/// route. A request then makes no allocation for its handler, and no box is
-/// allocated on one worker thread and freed on another after a long wait,
-/// which costs the allocator's cross-thread locks.
-pub(crate) trait HandlerCall: Future<Output = Response> + Send {
-    /// Starts the handler's next call in this box; whatever is left of the
-    /// previous call is dropped.
-    fn refill(self: Pin<&mut Self>, ctx: RequestContext, body: Body);
+/// How large a handler's call may be and still be kept inside its request's
+/// future rather than in a box of its own.
+///
+/// hyper keeps a connection's request future in one allocation that it reuses
+/// from request to request, so a call kept inline costs no allocation and,
+/// after a wait, no cold object of its own to reach: a box per call cost raw
+/// hyper's own handler about 5 % of its requests per CPU-second on
+/// `slow-sustained` (`benches/RESULTS.md`). A typical extractor-and-model
+/// handler fits; a larger call goes in a box, as every call did before.
+pub(crate) const INLINE_CALL: usize = 1024;
 
-    /// Drops what is left of the call (finished, panicked or cut short),
-    /// keeping the box.
-    fn clear(self: Pin<&mut Self>);
-}
-
-/// A boxed [`HandlerCall`].
-pub(crate) type BoxCall = Pin<Box<dyn HandlerCall>>;
-
-pin_project_lite::pin_project! {
-    /// A [`HandlerCall`]: the handler, how to call it, and its call in flight.
-    /// The call is dropped as soon as it answers.
-    struct Call<H, M, F> {
-        handler: H,
-        make: M,
-        #[pin]
-        running: Option<F>,
-    }
-}
-
-impl<H, M, F> Future for Call<H, M, F>
-where
-    F: Future<Output = Response>,
-{
-    type Output = Response;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
-        let mut running = self.project().running;
-        let Some(call) = running.as_mut().as_pin_mut() else {
-            return Poll::Ready(HttpError::internal("handler call polled after it answered").into_response());
-        };
-        let response = std::task::ready!(call.poll(cx));
-        running.set(None);
-        Poll::Ready(response)
-    }
-}
-
-impl<H, M, F> HandlerCall for Call<H, M, F>
-where
-    H: Send,
-    M: Fn(&H, RequestContext, Body) -> F + Send,
-    F: Future<Output = Response> + Send,
-{
-    fn refill(self: Pin<&mut Self>, ctx: RequestContext, body: Body) {
-        let mut this = self.project();
-        let next = (this.make)(this.handler, ctx, body);
-        this.running.set(Some(next));
-    }
-
-    fn clear(self: Pin<&mut Self>) {
-        self.project().running.set(None);
-    }
-}
+/// A handler's call kept inside the request's future ([`INLINE_CALL`]).
+pub(crate) type InlineCall = stackfuture::StackFuture<'static, Response, INLINE_CALL>;
 
 pub(crate) struct Erased<H, Args> {
     handler: H,
@@ -239,14 +190,8 @@ where
         Box::pin(self.handler.clone().call(ctx, body))
     }
 
-    fn start(&self, ctx: RequestContext, body: Body) -> BoxCall {
-        let make = |handler: &H, ctx: RequestContext, body: Body| handler.clone().call(ctx, body);
-        let running = Some(make(&self.handler, ctx, body));
-        Box::pin(Call {
-            handler: self.handler.clone(),
-            make,
-            running,
-        })
+    fn inline(&self, ctx: RequestContext, body: Body) -> InlineCall {
+        InlineCall::from_or_box(self.handler.clone().call(ctx, body))
     }
 }
 
@@ -265,11 +210,8 @@ impl<F> CatchPanic<F> {
     }
 
     /// The watched future.
-    pub(crate) fn get_mut(&mut self) -> &mut F
-    where
-        F: Unpin,
-    {
-        &mut self.inner
+    pub(crate) fn inner(self: Pin<&mut Self>) -> Pin<&mut F> {
+        self.project().inner
     }
 }
 
