@@ -507,15 +507,14 @@ impl SweepTimer {
     }
 
     /// Withdraws `deadline` (the request ended first), unless the sweep took
-    /// it already. hyper drops an HTTP/1 request's future as soon as it has
-    /// its answer, before it reads the next request, so this never withdraws
-    /// the next request's deadline.
-    #[inline]
+    /// it already.
     ///
-    /// A load and a store, no read-modify-write: the sweep only ever clears
-    /// the deadline, so whichever of the two clears it, it ends at 0, and the
-    /// next request arms its own only after this returns (one request at a
-    /// time, on the same task).
+    /// A load and a store, no read-modify-write. The sweep only ever clears
+    /// the deadline, so whichever of the two clears it, it ends at 0. hyper
+    /// drops an HTTP/1 request's future as soon as it has its answer, on the
+    /// connection's task and before it reads the next request, so the next
+    /// request's deadline is armed only after this returns.
+    #[inline]
     pub(crate) fn disarm(&self, deadline: u64) {
         let armed = &self.activity.deadline;
         if armed.load(Ordering::Relaxed) == deadline {
