@@ -26,7 +26,7 @@ use crate::limits::{limit_setters, Limits, Overrides};
 use crate::openapi::{ApiInfo, OpenApiBuilder};
 use crate::response::{IntoResponse, Response};
 use crate::router::{merge, BoxedService, LayerFn, Route, RouteRuntime, Router, Shared};
-use crate::server::SweepTimer;
+use crate::server::{Activity, CountedBody, InFlight, SweepTimer};
 
 /// A frontdesk application under construction.
 ///
@@ -504,10 +504,16 @@ impl AppService {
         self.dispatch(request, None).await
     }
 
+    /// The settings of the route at `path`, `method` in the route table.
+    fn runtime(&self, path: usize, method: usize) -> &RouteRuntime {
+        &self.inner.paths[path].methods[method].1.runtime
+    }
+
     /// Routes `request` and starts its handler. `connection` is the serving
-    /// connection's own handle on this app, when there is one (see
-    /// [`RouteRef`]).
-    fn dispatch(&self, request: http::Request<Body>, connection: Option<&Arc<ConnectionApp>>) -> Dispatch {
+    /// connection, whose [`Activity`] holds its own handle on this app (see
+    /// [`RouteRef`]), when there is one: the dispatch is then polled with it
+    /// ([`Dispatch::poll_on`]).
+    fn dispatch(&self, request: http::Request<Body>, connection: Option<&Arc<Activity>>) -> Dispatch {
         let inner = &self.inner;
         let path = request.uri().path();
         let (path_index, matched) = match inner.statics.get(path) {
@@ -555,7 +561,7 @@ impl AppService {
         };
         let (parts, body) = request.into_parts();
         let route = || match connection {
-            Some(app) => RouteRef::Connection(app.clone(), path_index, method_index),
+            Some(connection) => RouteRef::Connection(connection.clone(), path_index, method_index),
             None => RouteRef::Route(runtime.clone()),
         };
         let running = match &endpoint.target {
@@ -583,7 +589,8 @@ impl AppService {
             }
         };
         let timed = finishing.timeout.map(|_| Timed {
-            route: route(),
+            route: connection.is_none().then(|| runtime.clone()),
+            at: (path_index, method_index),
             swept: None,
         });
         Dispatch {
@@ -693,20 +700,28 @@ impl Future for Running {
 }
 
 /// The route of a request that has a timeout, for the log line when it times
-/// out, and the sweep deadline it armed, withdrawn when the request ends. The
-/// route, not the URI, names the request in the log line: the URI shares the
-/// connection's read buffer, which a waiting request would then keep from
+/// out, and the sweep deadline it armed, withdrawn when the request answers.
+/// The route, not the URI, names the request in the log line: the URI shares
+/// the connection's read buffer, which a waiting request would then keep from
 /// being reused.
 struct Timed {
-    route: RouteRef,
+    /// The route's own handle; `None` for a request on a connection, whose
+    /// app holds the route at `at`.
+    route: Option<Arc<RouteRuntime>>,
+    at: (usize, usize),
     swept: Option<u64>,
 }
 
-impl Drop for Timed {
-    fn drop(&mut self) {
-        if let (Some(deadline), Some(sweep)) = (self.swept, self.route.sweep_timer()) {
-            sweep.disarm(deadline);
-        }
+impl Timed {
+    /// The route's path template, for the log line.
+    fn path<'a>(&'a self, connection: Option<&'a Activity>) -> &'a str {
+        let runtime = match &self.route {
+            Some(runtime) => Some(&**runtime),
+            None => connection
+                .and_then(|connection| connection.app.as_ref())
+                .map(|app| app.runtime(self.at.0, self.at.1)),
+        };
+        runtime.map_or("", |runtime| runtime.path.as_str())
     }
 }
 
@@ -723,7 +738,21 @@ impl Dispatch {
 impl Future for Dispatch {
     type Output = Response;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        self.poll_on(cx, None, None)
+    }
+}
+
+impl Dispatch {
+    /// Polls the dispatch of a request on `connection` (the one given to
+    /// [`AppService::dispatch`]), whose `sweep` may keep its timeout.
+    fn poll_on(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        connection: Option<&Activity>,
+        sweep: Option<SweepTimer<'_>>,
+    ) -> Poll<Response> {
         match self.project().state.project() {
             StateProject::Ready { response } => match response.take() {
                 Some(response) => Poll::Ready(response),
@@ -738,6 +767,11 @@ impl Future for Dispatch {
                 let mut handler = handler;
                 if let Poll::Ready(response) = handler.as_mut().poll(cx) {
                     handler.inner().set(Running::Done);
+                    if let (Some(deadline), Some(sweep)) =
+                        (timed.as_mut().and_then(|t| t.swept.take()), sweep)
+                    {
+                        sweep.disarm(deadline);
+                    }
                     return Poll::Ready(finishing.finish(response));
                 }
                 let (Some(limit), Some(timed)) = (finishing.timeout, timed.as_mut()) else {
@@ -748,16 +782,13 @@ impl Future for Dispatch {
                 // keeps it off the path of handlers that answer at once.
                 let mut timer = timer;
                 if timed.swept.is_none() && timer.is_none() {
-                    match timed.route.sweep_timer().and_then(|sweep| sweep.arm(limit)) {
+                    match sweep.and_then(|sweep| sweep.arm(limit)) {
                         Some(deadline) => timed.swept = Some(deadline),
                         None => timer.set(Some(tokio::time::sleep(limit))),
                     }
                 }
                 let waiting = match timed.swept {
-                    Some(deadline) => timed
-                        .route
-                        .sweep_timer()
-                        .is_some_and(|sweep| !sweep.expired(deadline)),
+                    Some(deadline) => sweep.is_some_and(|sweep| !sweep.expired(deadline)),
                     None => timer
                         .as_pin_mut()
                         .is_some_and(|sleep| sleep.poll(cx).is_pending()),
@@ -765,7 +796,7 @@ impl Future for Dispatch {
                 if waiting {
                     return Poll::Pending;
                 }
-                let route = timed.route.get().path.as_str();
+                let route = timed.path(connection);
                 tracing::warn!(route, ?limit, "handler timed out");
                 // The call is dropped now, not when the caller drops this.
                 handler.inner().set(Running::Done);
@@ -834,63 +865,100 @@ where
 /// clone per request writes its reference count, a cache line that then moves
 /// between the cores serving those requests. A connection served by
 /// [`serve_with`](crate::serve_with) has its own handle on the app instead,
-/// whose count only that connection's requests write.
+/// in its [`Activity`], whose count only that connection's requests write.
 pub(crate) enum RouteRef {
     /// The route's own handle.
     Route(Arc<RouteRuntime>),
-    /// The connection's handle on the app, and where the route is in it.
-    Connection(Arc<ConnectionApp>, usize, usize),
+    /// The connection, whose app holds the route at these indexes.
+    Connection(Arc<Activity>, usize, usize),
 }
 
 impl RouteRef {
-    pub(crate) fn get(&self) -> &RouteRuntime {
+    /// The route's settings; `None` only for a connection that serves no
+    /// built app, which makes no `RouteRef`.
+    pub(crate) fn get(&self) -> Option<&RouteRuntime> {
         match self {
-            RouteRef::Route(runtime) => runtime,
+            RouteRef::Route(runtime) => Some(runtime),
             RouteRef::Connection(connection, path, method) => {
-                &connection.app.inner.paths[*path].methods[*method].1.runtime
+                connection.app.as_ref().map(|app| app.runtime(*path, *method))
             }
         }
     }
-
-    /// The connection sweep's handler timer, on an HTTP/1 connection of
-    /// [`serve_with`](crate::serve_with) that is swept.
-    fn sweep_timer(&self) -> Option<&SweepTimer> {
-        match self {
-            RouteRef::Route(_) => None,
-            RouteRef::Connection(connection, _, _) => connection.timer.as_ref(),
-        }
-    }
-}
-
-/// One connection's own handle on the app (see [`RouteRef`]), with the
-/// connection sweep's timer for its requests' long timeouts, when it has one.
-pub(crate) struct ConnectionApp {
-    app: AppService,
-    timer: Option<SweepTimer>,
 }
 
 /// The app as hyper's own service, one per connection, for
 /// [`serve_with`](crate::serve_with): hyper calls it by reference, so a request
-/// costs no clone of the app and no readiness check (the app is always ready),
-/// and its requests reach their routes through this connection's own handle.
-pub(crate) struct HyperApp(Arc<ConnectionApp>);
+/// costs no clone of the app and no readiness check (the app is always ready).
+/// Its requests reach their routes through the connection's own handle on the
+/// app ([`RouteRef`]), and it counts them in the connection's [`Activity`]
+/// itself: one handle per request goes from its start to its response's body.
+pub(crate) struct HyperApp {
+    connection: Arc<Activity>,
+    /// HTTP/1: one request at a time, which may use the sweep's timer, and
+    /// every request and body polled and dropped on the connection's task.
+    http1: bool,
+}
 
 impl HyperApp {
-    pub(crate) fn new(app: AppService, timer: Option<SweepTimer>) -> Self {
-        HyperApp(Arc::new(ConnectionApp { app, timer }))
+    /// The service of `connection` (whose [`Activity`] holds the app), on
+    /// HTTP/1 or HTTP/2.
+    pub(crate) fn new(connection: &Arc<Activity>, http1: bool) -> Self {
+        HyperApp {
+            connection: connection.clone(),
+            http1,
+        }
+    }
+
+    /// Starts `request` on this connection.
+    #[inline]
+    pub(crate) fn serve(&self, request: http::Request<Body>) -> ConnectionFuture {
+        let in_flight = InFlight::start(&self.connection, self.http1);
+        let dispatch = match &self.connection.app {
+            Some(app) => app.dispatch(request, Some(&self.connection)),
+            None => Dispatch::ready(HttpError::internal("the connection serves no app").into_response()),
+        };
+        ConnectionFuture {
+            dispatch,
+            in_flight: Some(in_flight),
+            http1: self.http1,
+        }
     }
 }
 
 impl hyper::service::Service<http::Request<hyper::body::Incoming>> for HyperApp {
-    type Response = Response;
+    type Response = http::Response<CountedBody<Body>>;
     type Error = Infallible;
-    type Future = AppFuture;
+    type Future = ConnectionFuture;
 
     #[inline]
-    fn call(&self, request: http::Request<hyper::body::Incoming>) -> AppFuture {
-        AppFuture {
-            inner: self.0.app.dispatch(request.map(Body::incoming), Some(&self.0)),
-        }
+    fn call(&self, request: http::Request<hyper::body::Incoming>) -> ConnectionFuture {
+        self.serve(request.map(Body::incoming))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request of [`HyperApp`]: its dispatch, polled with the connection,
+    /// and the request's mark on the connection, which goes to the response's
+    /// body.
+    pub(crate) struct ConnectionFuture {
+        #[pin]
+        dispatch: Dispatch,
+        in_flight: Option<InFlight>,
+        http1: bool,
+    }
+}
+
+impl Future for ConnectionFuture {
+    type Output = Result<http::Response<CountedBody<Body>>, Infallible>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let connection = this.in_flight.as_ref().map(|in_flight| &**in_flight.activity());
+        let sweep = connection.filter(|_| *this.http1).and_then(Activity::sweep_timer);
+        let response = std::task::ready!(this.dispatch.poll_on(cx, connection, sweep));
+        let in_flight = this.in_flight.take();
+        Poll::Ready(Ok(response.map(|body| CountedBody::new(body, in_flight))))
     }
 }
 
@@ -924,19 +992,19 @@ mod tests {
     use crate::extract::RequestContext;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A connection's own handle on `app`, as `serve_with` makes one.
-    fn connection(app: AppService) -> Arc<ConnectionApp> {
-        HyperApp::new(app, None).0
+    /// An HTTP/1 connection's service on `app`, as `serve_with` makes one.
+    fn connection(app: AppService) -> HyperApp {
+        HyperApp::new(&Arc::new(Activity::serving(app)), true)
     }
 
     /// Sends one request on `connection` and reads the answer's status and body.
-    async fn send(connection: &Arc<ConnectionApp>, method: Method, uri: &str) -> (StatusCode, String) {
+    async fn send(connection: &HyperApp, method: Method, uri: &str) -> (StatusCode, String) {
         let request = http::Request::builder()
             .method(method)
             .uri(uri)
             .body(Body::empty())
             .expect("a valid request");
-        let response = connection.app.dispatch(request, Some(connection)).await;
+        let Ok(response) = connection.serve(request).await;
         let status = response.status();
         let body = http_body_util::BodyExt::collect(response.into_body())
             .await
@@ -947,17 +1015,13 @@ mod tests {
 
     /// Answers `uri` on `connection`, and counts the handler calls still
     /// alive the moment the request's future is ready, before it is dropped.
-    async fn answer_then_count(
-        connection: &Arc<ConnectionApp>,
-        uri: &str,
-        alive: &AtomicUsize,
-    ) -> (StatusCode, usize) {
+    async fn answer_then_count(connection: &HyperApp, uri: &str, alive: &AtomicUsize) -> (StatusCode, usize) {
         let request = http::Request::builder()
             .uri(uri)
             .body(Body::empty())
             .expect("a valid request");
-        let mut dispatch = std::pin::pin!(connection.app.dispatch(request, Some(connection)));
-        let response = std::future::poll_fn(|cx| dispatch.as_mut().poll(cx)).await;
+        let mut future = std::pin::pin!(connection.serve(request));
+        let Ok(response) = std::future::poll_fn(|cx| future.as_mut().poll(cx)).await;
         (response.status(), alive.load(Ordering::SeqCst))
     }
 
@@ -1012,11 +1076,15 @@ mod tests {
 
         // The request's future stays small enough to sit in hyper's
         // per-connection allocation without a second one.
-        let size = std::mem::size_of::<AppFuture>();
-        assert!(
-            size <= INLINE_CALL_FOR_TESTS + 256,
-            "a request's future takes {size} bytes"
-        );
+        for size in [
+            std::mem::size_of::<AppFuture>(),
+            std::mem::size_of::<ConnectionFuture>(),
+        ] {
+            assert!(
+                size <= INLINE_CALL_FOR_TESTS + 256,
+                "a request's future takes {size} bytes"
+            );
+        }
     }
 
     /// Counts the handler calls still alive: one is made in each call and

@@ -93,12 +93,12 @@ impl RequestContext {
 
     /// The path template of the matched route (e.g. `/items/{id}`).
     pub fn route_path(&self) -> &str {
-        &self.route.get().path
+        self.route.get().map_or("", |route| route.path.as_str())
     }
 
     /// A state value given to the app with `.state(value)`.
     pub fn state<T: Any + Send + Sync>(&self) -> Option<&T> {
-        self.route.get().shared.states.get::<T>()
+        self.route.get()?.shared.states.get::<T>()
     }
 
     /// The body size limit that applies to this route, in bytes.
@@ -144,7 +144,7 @@ impl std::fmt::Debug for RequestContext {
         f.debug_struct("RequestContext")
             .field("method", &self.parts.method)
             .field("uri", &self.parts.uri)
-            .field("route", &self.route.get().path)
+            .field("route", &self.route_path())
             .finish()
     }
 }

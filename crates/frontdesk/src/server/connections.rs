@@ -1,8 +1,9 @@
 //! What the server knows of its open connections, kept off the request path.
 //!
-//! Each connection is one slot in [`Connections`]. Per request the only work
-//! is two counter increments (request started, response finished) in
-//! [`Counted`]; per poll of a connection, one atomic load of the server's
+//! Each connection is one slot in [`Connections`], and one [`Activity`] its
+//! requests share. Per request the only work is two counter increments
+//! (request started, response finished) by an [`InFlight`] mark, made by the
+//! app's own connection service or by [`Counted`]; per poll of a connection, one atomic load of the server's
 //! [`Raised`] mark in [`Ticket::watch`], a line no request writes. Everything
 //! else happens elsewhere:
 //!
@@ -42,6 +43,7 @@ use http_body::{Body, Frame, SizeHint};
 use tokio::sync::Notify;
 
 use super::socket::Handoff;
+use crate::app::AppService;
 
 /// How many quiet sweeps in a row close a connection (the sweep runs every
 /// `timeout / QUIET_SWEEPS`).
@@ -57,22 +59,42 @@ const FINISH: u8 = 1;
 /// [`Activity::flags`]: close now.
 const CLOSE: u8 = 2;
 
-/// One connection's counters, shared by its service (which counts) and the
-/// sweep (which reads them), and what the server asks of the connection.
+/// One connection's own state, shared by its service and requests (which
+/// count), its socket (which may hand itself to HTTP/2) and the sweep (which
+/// reads the counters): one allocation per connection.
+///
+/// The fields a request touches come first: after a long wait on a model,
+/// each cache line the end of a request touches again is a miss, and these
+/// are read or written within a few bytes of the reference count.
 #[derive(Debug, Default)]
+#[repr(C)]
 pub(crate) struct Activity {
     started: AtomicU32,
     finished: AtomicU32,
-    /// [`FINISH`] and [`CLOSE`]: one byte read at every poll of the connection.
-    flags: AtomicU8,
     /// The sweep number at which the request in progress times out, or 0
     /// ([`SweepTimer`]).
     deadline: AtomicU64,
+    /// The app, when the server serves a built app: this connection's own
+    /// handle on it (see [`RouteRef`](crate::app::RouteRef)).
+    pub(crate) app: Option<AppService>,
+    /// The sweep's clock, when the server sweeps.
+    clock: Option<Arc<SweepClock>>,
+    /// [`FINISH`] and [`CLOSE`]: one byte read at every poll of the connection.
+    flags: AtomicU8,
     /// The socket, when the connection opened with HTTP/2's preface.
     pub(crate) handoff: Handoff,
 }
 
 impl Activity {
+    /// A connection's state for serving `app`, on a server that does not sweep.
+    #[cfg(test)]
+    pub(crate) fn serving(app: AppService) -> Self {
+        Activity {
+            app: Some(app),
+            ..Activity::default()
+        }
+    }
+
     #[cfg(test)]
     fn expired(&self) -> bool {
         self.flags.load(Ordering::SeqCst) & CLOSE != 0
@@ -84,6 +106,26 @@ impl Activity {
             self.finished.load(Ordering::Relaxed),
         )
     }
+
+    /// The sweep's timer for this connection's requests; `None` when the
+    /// server does not sweep. For HTTP/1 only: the connection holds one
+    /// deadline, and an HTTP/1 connection runs one request at a time.
+    #[inline]
+    pub(crate) fn sweep_timer(&self) -> Option<SweepTimer<'_>> {
+        self.clock.as_deref().map(|clock| SweepTimer {
+            activity: self,
+            clock,
+        })
+    }
+}
+
+/// How many sweeps have run, which is the clock of [`SweepTimer`], and the
+/// time between two of them. Shared by the server's connections; written
+/// once per sweep.
+#[derive(Debug, Default)]
+struct SweepClock {
+    sweeps: AtomicU64,
+    every: Duration,
 }
 
 #[derive(Debug)]
@@ -129,10 +171,11 @@ struct Slots {
 pub(crate) struct Connections {
     slots: Mutex<Slots>,
     drained: Notify,
-    /// How many sweeps have run: the clock of [`SweepTimer`].
-    sweeps: AtomicU64,
+    clock: Arc<SweepClock>,
     /// The time between two sweeps; `None` when there is no sweep.
     every: Option<Duration>,
+    /// The app every connection serves, when the server serves a built app.
+    app: Option<AppService>,
     raised: Raised,
 }
 
@@ -142,7 +185,20 @@ impl Connections {
     pub(crate) fn new(every: Duration) -> Self {
         Connections {
             every: Instant::now().checked_add(every).map(|_| every),
+            clock: Arc::new(SweepClock {
+                sweeps: AtomicU64::new(0),
+                every,
+            }),
             ..Connections::default()
+        }
+    }
+
+    /// The same table, whose connections serve `app` (each holds a handle on
+    /// it in its [`Activity`]).
+    pub(crate) fn serving(self, app: AppService) -> Self {
+        Connections {
+            app: Some(app),
+            ..self
         }
     }
 
@@ -156,7 +212,11 @@ impl Connections {
 
     /// Takes a slot for a newly accepted connection.
     pub(crate) fn open(self: &Arc<Self>) -> Ticket {
-        let activity = Arc::new(Activity::default());
+        let activity = Arc::new(Activity {
+            app: self.app.clone(),
+            clock: self.every.map(|_| self.clock.clone()),
+            ..Activity::default()
+        });
         let slot = Slot {
             activity: activity.clone(),
             waker: None,
@@ -196,7 +256,7 @@ impl Connections {
     /// request's [`SweepTimer`] deadline this sweep reaches.
     pub(crate) fn sweep(&self) {
         // Counted first: a request woken below then sees its deadline reached.
-        let sweep = self.sweeps.fetch_add(1, Ordering::Release) + 1;
+        let sweep = self.clock.sweeps.fetch_add(1, Ordering::Release) + 1;
         let mut expired = 0usize;
         let mut timed_out = 0usize;
         let mut slots = self.lock();
@@ -357,17 +417,6 @@ impl Ticket {
         self.activity.clone()
     }
 
-    /// The sweep's timer for this connection's requests; `None` when the
-    /// server does not sweep. For HTTP/1 only: the slot holds one deadline,
-    /// and an HTTP/1 connection runs one request at a time.
-    pub(crate) fn sweep_timer(&self) -> Option<SweepTimer> {
-        self.connections.every.map(|every| SweepTimer {
-            activity: self.activity.clone(),
-            connections: self.connections.clone(),
-            every,
-        })
-    }
-
     /// Whether the slot holds this task's waker already.
     #[inline]
     fn is_registered(&self, cx: &Context<'_>) -> bool {
@@ -472,14 +521,13 @@ impl Drop for Ticket {
 
 /// The handler timeout of an HTTP/1 connection's requests, kept by the sweep
 /// instead of a tokio timer when it is long enough (see the module docs).
-#[derive(Debug)]
-pub(crate) struct SweepTimer {
-    activity: Arc<Activity>,
-    connections: Arc<Connections>,
-    every: Duration,
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SweepTimer<'a> {
+    activity: &'a Activity,
+    clock: &'a SweepClock,
 }
 
-impl SweepTimer {
+impl SweepTimer<'_> {
     /// Starts `limit` for the connection's request in progress, now: returns
     /// the sweep number it ends at, or `None` when `limit` is under
     /// [`SWEEP_TIMEOUT_PERIODS`] sweep periods (a tokio timer keeps it then).
@@ -488,13 +536,13 @@ impl SweepTimer {
     /// ceil(limit / every)` comes after the limit, at most two periods late
     /// (sweeps are at least `every` apart, never closer).
     pub(crate) fn arm(&self, limit: Duration) -> Option<u64> {
-        if limit < self.every.saturating_mul(SWEEP_TIMEOUT_PERIODS) {
+        if limit < self.clock.every.saturating_mul(SWEEP_TIMEOUT_PERIODS) {
             return None;
         }
         // In nanoseconds, a u64 holds 584 years; a longer limit stays with tokio.
         let limit = u64::try_from(limit.as_nanos()).ok()?;
-        let every = u64::try_from(self.every.as_nanos()).ok()?.max(1);
-        let now = self.connections.sweeps.load(Ordering::Acquire);
+        let every = u64::try_from(self.clock.every.as_nanos()).ok()?.max(1);
+        let now = self.clock.sweeps.load(Ordering::Acquire);
         let deadline = limit.div_ceil(every).checked_add(now)?.checked_add(1)?;
         self.activity.deadline.store(deadline, Ordering::Relaxed);
         Some(deadline)
@@ -503,17 +551,19 @@ impl SweepTimer {
     /// Whether the sweep has reached `deadline`.
     #[inline]
     pub(crate) fn expired(&self, deadline: u64) -> bool {
-        self.connections.sweeps.load(Ordering::Acquire) >= deadline
+        self.clock.sweeps.load(Ordering::Acquire) >= deadline
     }
 
     /// Withdraws `deadline` (the request ended first), unless the sweep took
     /// it already.
     ///
     /// A load and a store, no read-modify-write. The sweep only ever clears
-    /// the deadline, so whichever of the two clears it, it ends at 0. hyper
-    /// drops an HTTP/1 request's future as soon as it has its answer, on the
-    /// connection's task and before it reads the next request, so the next
-    /// request's deadline is armed only after this returns.
+    /// the deadline, so whichever of the two clears it, it ends at 0. The
+    /// request withdraws it as it answers, on the connection's task and
+    /// before hyper reads the next request, so the next request's deadline is
+    /// armed only after this returns. A request dropped unanswered (its
+    /// connection closing) leaves its deadline: the sweep that reaches it
+    /// clears it and wakes the connection, if it is still open, once.
     #[inline]
     pub(crate) fn disarm(&self, deadline: u64) {
         let armed = &self.activity.deadline;
@@ -557,11 +607,31 @@ fn count(counter: &AtomicU32, one_task: bool) {
     }
 }
 
-/// Counts the response as finished when dropped.
+/// A request in progress on a connection, counted as started when made and
+/// as finished when dropped (with its response's body, see [`CountedBody`]).
 #[derive(Debug)]
-struct InFlight {
+pub(crate) struct InFlight {
     activity: Arc<Activity>,
     one_task: bool,
+}
+
+impl InFlight {
+    /// Counts a request started on `activity`'s connection; `one_task` as
+    /// for [`Counted::new`].
+    #[inline]
+    pub(crate) fn start(activity: &Arc<Activity>, one_task: bool) -> Self {
+        count(&activity.started, one_task);
+        InFlight {
+            activity: activity.clone(),
+            one_task,
+        }
+    }
+
+    /// The connection the request is on.
+    #[inline]
+    pub(crate) fn activity(&self) -> &Arc<Activity> {
+        &self.activity
+    }
 }
 
 impl Drop for InFlight {
@@ -579,13 +649,10 @@ where
     type Future = CountedFuture<S::Future>;
 
     fn call(&self, request: R) -> Self::Future {
-        count(&self.activity.started, self.one_task);
+        let in_flight = InFlight::start(&self.activity, self.one_task);
         CountedFuture {
             inner: self.inner.call(request),
-            in_flight: Some(InFlight {
-                activity: self.activity.clone(),
-                one_task: self.one_task,
-            }),
+            in_flight: Some(in_flight),
         }
     }
 }
@@ -609,10 +676,7 @@ where
         let this = self.project();
         let response = std::task::ready!(this.inner.poll(cx))?;
         let in_flight = this.in_flight.take();
-        Poll::Ready(Ok(response.map(|inner| CountedBody {
-            inner,
-            _in_flight: in_flight,
-        })))
+        Poll::Ready(Ok(response.map(|inner| CountedBody::new(inner, in_flight))))
     }
 }
 
@@ -622,6 +686,17 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: B,
         _in_flight: Option<InFlight>,
+    }
+}
+
+impl<B> CountedBody<B> {
+    /// `inner`, which ends `in_flight` when dropped.
+    #[inline]
+    pub(crate) fn new(inner: B, in_flight: Option<InFlight>) -> Self {
+        CountedBody {
+            inner,
+            _in_flight: in_flight,
+        }
     }
 }
 
@@ -703,7 +778,7 @@ mod tests {
         let unswept = Arc::new(Connections::new(Duration::MAX));
         let none = Sweeper::start(unswept.clone()).unwrap();
         assert!(none.thread.is_none());
-        assert!(unswept.open().sweep_timer().is_none());
+        assert!(unswept.open().activity.sweep_timer().is_none());
     }
 
     /// A waker that counts its wakes.
@@ -723,7 +798,7 @@ mod tests {
         let wakes = Arc::new(CountWakes(AtomicU32::new(0)));
         let waker = Waker::from(wakes.clone());
         ticket.register(&Context::from_waker(&waker));
-        let timer = ticket.sweep_timer().expect("a swept server has a timer");
+        let timer = ticket.activity.sweep_timer().expect("a swept server has a timer");
         // A request in progress: the sweep does not close the connection.
         ticket.activity.started.fetch_add(1, Ordering::Relaxed);
         // Under 16 periods: a tokio timer's job.
@@ -749,7 +824,7 @@ mod tests {
     fn a_request_that_ends_first_withdraws_only_its_own_deadline() {
         let connections = Arc::new(Connections::new(Duration::from_secs(1)));
         let ticket = connections.open();
-        let timer = ticket.sweep_timer().unwrap();
+        let timer = ticket.activity.sweep_timer().unwrap();
         let first = timer.arm(Duration::from_secs(60)).unwrap();
         timer.disarm(first);
         assert_eq!(ticket.activity.deadline.load(Ordering::SeqCst), 0);
@@ -761,6 +836,48 @@ mod tests {
         assert_eq!(ticket.activity.deadline.load(Ordering::SeqCst), second);
         // A limit past the end of the sweep count is left to tokio.
         assert_eq!(timer.arm(Duration::MAX), None);
+    }
+
+    #[tokio::test]
+    async fn an_app_request_counts_until_its_body_drops_and_withdraws_its_deadline_as_it_answers() {
+        let app = crate::App::new()
+            .route(
+                crate::Route::get("/wait", || async {
+                    tokio::task::yield_now().await;
+                    "done"
+                })
+                .timeout(Duration::from_secs(3600)),
+            )
+            .build()
+            .expect("a valid app");
+        let connections = Arc::new(Connections::new(Duration::from_secs(1)).serving(app));
+        let ticket = connections.open();
+        let service = crate::app::HyperApp::new(&ticket.activity, true);
+        let request = http::Request::get("/wait")
+            .body(crate::body::Body::empty())
+            .expect("a valid request");
+        let mut future = std::pin::pin!(service.serve(request));
+        // The handler waits: its hour-long timeout goes to the sweep.
+        assert!(future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_pending());
+        assert_eq!(ticket.activity.snapshot(), (1, 0));
+        assert_ne!(ticket.activity.deadline.load(Ordering::SeqCst), 0);
+        let Ok(response) = future.as_mut().await;
+        assert_eq!(response.status(), http::StatusCode::OK);
+        assert_eq!(
+            ticket.activity.deadline.load(Ordering::SeqCst),
+            0,
+            "withdrawn as it answered"
+        );
+        assert_eq!(
+            ticket.activity.snapshot(),
+            (1, 0),
+            "in flight until hyper drops the body"
+        );
+        drop(response);
+        assert_eq!(ticket.activity.snapshot(), (1, 1));
     }
 
     /// A connection that never ends, and whether it was asked to finish.

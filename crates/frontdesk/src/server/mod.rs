@@ -16,7 +16,7 @@
 mod connections;
 mod socket;
 
-pub(crate) use connections::SweepTimer;
+pub(crate) use connections::{Activity, CountedBody, InFlight, SweepTimer};
 
 use std::future::Future;
 use std::io;
@@ -131,23 +131,27 @@ where
     // hyper-util's adapter (a clone and a readiness check per request).
     let any: &dyn std::any::Any = &service;
     if let Some(app) = any.downcast_ref::<AppService>() {
-        let app = app.clone();
-        return run(listener, config, shutdown, move |timer| {
-            HyperApp::new(app.clone(), timer)
-        })
-        .await;
+        return run(listener, config, shutdown, Some(app.clone()), HyperApp::new).await;
     }
-    run(listener, config, shutdown, move |_| {
-        TowerToHyperService::new(service.clone())
+    run(listener, config, shutdown, None, move |activity, http1| {
+        Counted::new(TowerToHyperService::new(service.clone()), activity.clone(), http1)
     })
     .await
 }
 
-/// The accept loop, over `make`, which gives each connection its service
-/// (with the sweep's handler timer on HTTP/1 connections).
-async fn run<M, H, B, F>(listener: TcpListener, config: ServeConfig, shutdown: F, make: M) -> io::Result<()>
+/// The accept loop, over `make`, which gives each connection its service: it
+/// counts the connection's requests in its [`Activity`], and on HTTP/1
+/// (`true`) may use the sweep's handler timer. `app` is the built app the
+/// services serve, if it is one.
+async fn run<M, H, B, F>(
+    listener: TcpListener,
+    config: ServeConfig,
+    shutdown: F,
+    app: Option<AppService>,
+    make: M,
+) -> io::Result<()>
 where
-    M: Fn(Option<SweepTimer>) -> H + Send + Sync + 'static,
+    M: Fn(&Arc<Activity>, bool) -> H + Send + Sync + 'static,
     H: HyperService<B>,
     B: http_body::Body + Send + 'static,
     B::Data: Send,
@@ -159,7 +163,11 @@ where
     let protocols = Arc::new(Protocols::new(config.http2));
     let make = Arc::new(make);
     let sweep_every = (config.header_read_timeout / u32::from(QUIET_SWEEPS)).max(Duration::from_millis(1));
-    let connections = Arc::new(Connections::new(sweep_every));
+    let mut connections = Connections::new(sweep_every);
+    if let Some(app) = app {
+        connections = connections.serving(app);
+    }
+    let connections = Arc::new(connections);
     // On a thread of its own: a tokio timer would make every idle worker
     // consult the timer wheel and the clock each time it parks. It stops when
     // this function returns.
@@ -214,7 +222,7 @@ async fn accept<M, H, B>(
     protocols: Arc<Protocols>,
     connections: Arc<Connections>,
 ) where
-    M: Fn(Option<SweepTimer>) -> H + Send + Sync + 'static,
+    M: Fn(&Arc<Activity>, bool) -> H + Send + Sync + 'static,
     H: HyperService<B>,
     B: http_body::Body + Send + 'static,
     B::Data: Send,
@@ -296,7 +304,7 @@ async fn serve_connection<M, H, B>(
     protocols: Arc<Protocols>,
     mut ticket: Ticket,
 ) where
-    M: Fn(Option<SweepTimer>) -> H,
+    M: Fn(&Arc<Activity>, bool) -> H,
     H: HyperService<B>,
     B: http_body::Body + Send + 'static,
     B::Data: Send,
@@ -313,14 +321,14 @@ async fn serve_connection<M, H, B>(
     };
     // The sweep keeps one handler deadline per connection: HTTP/1 runs one
     // request at a time, HTTP/2 many (they keep tokio timers).
-    let service = Counted::new(make(ticket.sweep_timer()), activity.clone(), true);
+    let service = make(&activity, true);
     let connection = protocols.http1.serve_connection(io, service).with_upgrades();
     let mut ended = ticket.watch(connection, |c| c.graceful_shutdown()).await;
     // Only a connection that ended cleanly, on a server with HTTP/2, can have
     // moved: any other skips the handoff's lock.
     let moved = protocols.http2_too && matches!(ended, Some(Ok(())));
     if let Some(io) = moved.then(|| activity.handoff.take()).flatten() {
-        let service = Counted::new(make(None), activity, false);
+        let service = make(&activity, false);
         // Boxed: a task is as large as its largest state, and HTTP/1
         // connections should not pay for HTTP/2's.
         let connection = Box::pin(protocols.http2.serve_connection(io, service));
@@ -373,8 +381,8 @@ mod tests {
         let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (stream, peer) = listener.accept().await.unwrap();
         let app = App::new().build().unwrap();
-        let make = Arc::new(move |timer| HyperApp::new(app.clone(), timer));
-        let connections = Arc::new(Connections::new(Duration::from_secs(1)));
+        let make = Arc::new(HyperApp::new);
+        let connections = Arc::new(Connections::new(Duration::from_secs(1)).serving(app));
         let task = serve_connection(
             stream,
             peer,
