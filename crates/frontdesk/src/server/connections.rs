@@ -240,9 +240,6 @@ impl Connections {
             connections: self.clone(),
             activity,
             index,
-            registered: None,
-            // Unlike any mark: the first poll reads the flags.
-            seen: u64::MAX,
         }
     }
 
@@ -396,10 +393,6 @@ pub(crate) struct Ticket {
     connections: Arc<Connections>,
     activity: Arc<Activity>,
     index: usize,
-    /// The waker last stored in the slot, to skip the lock while it is current.
-    registered: Option<Waker>,
-    /// The [`Raised`] mark at the last read of the flags.
-    seen: u64,
 }
 
 /// What a watched connection should do at this poll.
@@ -417,58 +410,78 @@ impl Ticket {
         self.activity.clone()
     }
 
-    /// Whether the slot holds this task's waker already.
-    #[inline]
-    fn is_registered(&self, cx: &Context<'_>) -> bool {
-        self.registered
-            .as_ref()
-            .is_some_and(|waker| waker.will_wake(cx.waker()))
-    }
-
-    /// Stores this task's waker in the slot (once per connection: a task's
-    /// waker does not change).
+    /// Stores `waker` in the slot, for the sweep and shutdown to wake the
+    /// connection with.
     #[cold]
-    fn register(&mut self, cx: &Context<'_>) {
-        let waker = cx.waker().clone();
+    fn register(&self, waker: &Waker) -> Waker {
+        let waker = waker.clone();
         if let Some(slot) = self.connections.lock().slots[self.index].as_mut() {
             slot.waker = Some(waker.clone());
         }
-        self.registered = Some(waker);
-    }
-
-    #[inline]
-    fn check(&mut self, cx: &Context<'_>) -> Watch {
-        if !self.is_registered(cx) {
-            self.register(cx);
-        }
-        // The mark is read after the waker is stored: flags raised later move
-        // it, then find this waker in the slot and wake the connection again.
-        // Flags are raised before the mark moves, so a moved mark shows them.
-        let raised = self.connections.raised.0.load(Ordering::SeqCst);
-        if raised == self.seen {
-            return Watch::Run;
-        }
-        self.seen = raised;
-        let flags = self.activity.flags.load(Ordering::SeqCst);
-        if flags & CLOSE != 0 {
-            Watch::Close
-        } else if flags & FINISH != 0 {
-            Watch::Finish
-        } else {
-            Watch::Run
-        }
+        waker
     }
 
     /// Drives a hyper connection until it ends. When the server shuts down,
     /// `finish` is called once (hyper's `graceful_shutdown`); when the
     /// connection expires or the shutdown deadline passes, it is dropped.
     /// Completes with `None` when it was dropped.
-    pub(crate) fn watch<C: Future>(&mut self, connection: C, finish: fn(Pin<&mut C>)) -> Watched<'_, C> {
+    pub(crate) fn watch<C: Future>(&self, connection: C, finish: fn(Pin<&mut C>)) -> Watched<'_, C> {
         Watched {
-            ticket: self,
+            watcher: Watcher {
+                raised: &self.connections.raised.0,
+                seen: u64::MAX,
+                registered: None,
+                ticket: self,
+                finish,
+                finishing: false,
+            },
             connection,
-            finish,
-            finishing: false,
+        }
+    }
+}
+
+/// What [`Watched`] reads at every poll, kept together: after a long wait,
+/// each line of the connection's task that a poll touches again is a cache
+/// miss.
+#[repr(C)]
+struct Watcher<'a, C> {
+    /// The server's [`Raised`] mark.
+    raised: &'a AtomicU64,
+    /// The mark at the last read of the flags; unlike any mark at first, so
+    /// that the first poll reads them.
+    seen: u64,
+    /// The waker last stored in the slot, to skip the lock while it is current.
+    registered: Option<Waker>,
+    ticket: &'a Ticket,
+    finish: fn(Pin<&mut C>),
+    finishing: bool,
+}
+
+impl<C> Watcher<'_, C> {
+    #[inline]
+    fn check(&mut self, cx: &Context<'_>) -> Watch {
+        if !self
+            .registered
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            self.registered = Some(self.ticket.register(cx.waker()));
+        }
+        // The mark is read after the waker is stored: flags raised later move
+        // it, then find this waker in the slot and wake the connection again.
+        // Flags are raised before the mark moves, so a moved mark shows them.
+        let raised = self.raised.load(Ordering::SeqCst);
+        if raised == self.seen {
+            return Watch::Run;
+        }
+        self.seen = raised;
+        let flags = self.ticket.activity.flags.load(Ordering::SeqCst);
+        if flags & CLOSE != 0 {
+            Watch::Close
+        } else if flags & FINISH != 0 {
+            Watch::Finish
+        } else {
+            Watch::Run
         }
     }
 }
@@ -478,11 +491,9 @@ pin_project_lite::pin_project! {
     /// load of the server's [`Raised`] mark before the connection itself (and
     /// of the connection's flags when the mark has moved).
     pub(crate) struct Watched<'a, C> {
-        ticket: &'a mut Ticket,
+        watcher: Watcher<'a, C>,
         #[pin]
         connection: C,
-        finish: fn(Pin<&mut C>),
-        finishing: bool,
     }
 }
 
@@ -492,11 +503,12 @@ impl<C: Future> Future for Watched<'_, C> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        match this.ticket.check(cx) {
+        let watcher = this.watcher;
+        match watcher.check(cx) {
             Watch::Run => {}
-            Watch::Finish if !*this.finishing => {
-                *this.finishing = true;
-                (this.finish)(this.connection.as_mut());
+            Watch::Finish if !watcher.finishing => {
+                watcher.finishing = true;
+                (watcher.finish)(this.connection.as_mut());
             }
             Watch::Finish => {}
             Watch::Close => return Poll::Ready(None),
@@ -794,10 +806,10 @@ mod tests {
     fn a_sweep_timer_takes_long_limits_and_the_sweep_that_reaches_one_wakes_its_connection() {
         let every = Duration::from_secs(1);
         let connections = Arc::new(Connections::new(every));
-        let mut ticket = connections.open();
+        let ticket = connections.open();
         let wakes = Arc::new(CountWakes(AtomicU32::new(0)));
         let waker = Waker::from(wakes.clone());
-        ticket.register(&Context::from_waker(&waker));
+        ticket.register(&waker);
         let timer = ticket.activity.sweep_timer().expect("a swept server has a timer");
         // A request in progress: the sweep does not close the connection.
         ticket.activity.started.fetch_add(1, Ordering::Relaxed);
@@ -896,7 +908,7 @@ mod tests {
     #[test]
     fn a_watched_connection_acts_on_its_own_flags_only_when_they_are_raised() {
         let connections = Arc::new(Connections::default());
-        let mut ticket = connections.open();
+        let ticket = connections.open();
         let quiet = connections.open();
         // A request in progress: the sweeps below do not expire it.
         ticket.activity.started.fetch_add(1, Ordering::Relaxed);

@@ -302,7 +302,7 @@ async fn serve_connection<M, H, B>(
     peer: SocketAddr,
     make: Arc<M>,
     protocols: Arc<Protocols>,
-    mut ticket: Ticket,
+    ticket: Ticket,
 ) where
     M: Fn(&Arc<Activity>, bool) -> H,
     H: HyperService<B>,
