@@ -3,9 +3,9 @@
 //! Each connection is one slot in [`Connections`], and one [`Activity`] its
 //! requests share. Per request the only work is two counter increments
 //! (request started, response finished) by an [`InFlight`] mark, made by the
-//! app's own connection service or by [`Counted`]; per poll of a connection, one atomic load of the server's
-//! [`Raised`] mark in [`Ticket::watch`], a line no request writes. Everything
-//! else happens elsewhere:
+//! app's own connection service or by [`Counted`]; per poll of a connection,
+//! one atomic load of the server's [`Raised`] mark in [`Ticket::watch`], a
+//! line no request writes. Everything else happens elsewhere:
 //!
 //! - **Idle and slow-header timeout.** [`Connections::sweep`] runs every quarter
 //!   of the timeout over all slots, on a thread of its own ([`Sweeper`]), so
