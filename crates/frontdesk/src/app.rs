@@ -920,7 +920,6 @@ impl HyperApp {
         ConnectionFuture {
             dispatch,
             in_flight: Some(in_flight),
-            http1: self.http1,
         }
     }
 }
@@ -944,7 +943,6 @@ pin_project_lite::pin_project! {
         #[pin]
         dispatch: Dispatch,
         in_flight: Option<InFlight>,
-        http1: bool,
     }
 }
 
@@ -954,8 +952,12 @@ impl Future for ConnectionFuture {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let connection = this.in_flight.as_ref().map(|in_flight| &**in_flight.activity());
-        let sweep = connection.filter(|_| *this.http1).and_then(Activity::sweep_timer);
+        let in_flight = this.in_flight.as_ref();
+        let connection = in_flight.map(|in_flight| &**in_flight.activity());
+        // HTTP/1 only: the sweep keeps one deadline per connection.
+        let sweep = in_flight
+            .filter(|in_flight| in_flight.one_task())
+            .and_then(|in_flight| in_flight.activity().sweep_timer());
         let response = std::task::ready!(this.dispatch.poll_on(cx, connection, sweep));
         let in_flight = this.in_flight.take();
         Poll::Ready(Ok(response.map(|body| CountedBody::new(body, in_flight))))

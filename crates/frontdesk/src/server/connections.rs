@@ -644,6 +644,13 @@ impl InFlight {
     pub(crate) fn activity(&self) -> &Arc<Activity> {
         &self.activity
     }
+
+    /// Whether the connection runs its requests on its own task, one at a
+    /// time (HTTP/1), as given to [`InFlight::start`].
+    #[inline]
+    pub(crate) fn one_task(&self) -> bool {
+        self.one_task
+    }
 }
 
 impl Drop for InFlight {
