@@ -122,7 +122,7 @@ impl Activity {
 /// How many sweeps have run, which is the clock of [`SweepTimer`], and the
 /// time between two of them. Shared by the server's connections; written
 /// once per sweep.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct SweepClock {
     sweeps: AtomicU64,
     every: Duration,
@@ -171,9 +171,8 @@ struct Slots {
 pub(crate) struct Connections {
     slots: Mutex<Slots>,
     drained: Notify,
-    clock: Arc<SweepClock>,
-    /// The time between two sweeps; `None` when there is no sweep.
-    every: Option<Duration>,
+    /// The sweep's count and period; `None` when there is no sweep.
+    clock: Option<Arc<SweepClock>>,
     /// The app every connection serves, when the server serves a built app.
     app: Option<AppService>,
     raised: Raised,
@@ -184,10 +183,11 @@ impl Connections {
     /// interval too long to wait for (`Duration::MAX`) means no sweep.
     pub(crate) fn new(every: Duration) -> Self {
         Connections {
-            every: Instant::now().checked_add(every).map(|_| every),
-            clock: Arc::new(SweepClock {
-                sweeps: AtomicU64::new(0),
-                every,
+            clock: Instant::now().checked_add(every).map(|_| {
+                Arc::new(SweepClock {
+                    sweeps: AtomicU64::new(0),
+                    every,
+                })
             }),
             ..Connections::default()
         }
@@ -214,7 +214,7 @@ impl Connections {
     pub(crate) fn open(self: &Arc<Self>) -> Ticket {
         let activity = Arc::new(Activity {
             app: self.app.clone(),
-            clock: self.every.map(|_| self.clock.clone()),
+            clock: self.clock.clone(),
             ..Activity::default()
         });
         let slot = Slot {
@@ -253,7 +253,11 @@ impl Connections {
     /// request's [`SweepTimer`] deadline this sweep reaches.
     pub(crate) fn sweep(&self) {
         // Counted first: a request woken below then sees its deadline reached.
-        let sweep = self.clock.sweeps.fetch_add(1, Ordering::Release) + 1;
+        // Without a clock no deadline is ever armed: 0 reaches none.
+        let sweep = self
+            .clock
+            .as_ref()
+            .map_or(0, |clock| clock.sweeps.fetch_add(1, Ordering::Release) + 1);
         let mut expired = 0usize;
         let mut timed_out = 0usize;
         let mut slots = self.lock();
@@ -355,7 +359,7 @@ impl Sweeper {
     /// # Errors
     /// When the thread cannot be started.
     pub(crate) fn start(connections: Arc<Connections>) -> std::io::Result<Sweeper> {
-        let Some(every) = connections.every else {
+        let Some(every) = connections.clock.as_ref().map(|clock| clock.every) else {
             return Ok(Sweeper {
                 stop: None,
                 thread: None,
