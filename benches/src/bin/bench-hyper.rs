@@ -5,6 +5,8 @@
 use frontdesk_benches::contract::Settings;
 use frontdesk_benches::servers::hyper;
 
+frontdesk_benches::text_shift!();
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let settings = Settings::from_env();
