@@ -20,20 +20,18 @@
 #             should differ: `B_SHIFTS="1040 0" benches/layouts.sh hyper hyper`
 #             measures one layout of raw hyper against another
 #
+# `hello` and `chat` are measured the way run.sh measures them: both servers
+# in one driver, loaded in alternated slices (two drivers at once saturate the
+# two cores and give rounds of 0.76-1.19); B_SHIFTS must then equal SHIFTS.
+#
 # Prints each layout's rounds and median, then the median of every round and
 # the median of the layouts' medians. Builds are kept in a temporary directory
 # (printed); the workspace's own binaries are rebuilt without a shift by the
 # next plain build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,27p' "$0" >&2; exit 2; }
-a=$1 b=$2
-shift 2
-rounds=6
-scenario=slow-sustained
-if [ $# -gt 0 ] && [ "$1" != "--" ]; then rounds=$1; shift; fi
-if [ $# -gt 0 ] && [ "$1" != "--" ]; then scenario=$1; shift; fi
-[ "${1:-}" = "--" ] && shift
+. benches/pair-args.sh
+pair_args 2,31 "$@"
 read -r -a shifts <<<"${SHIFTS:-0 1040 2080 3120}"
 read -r -a b_shifts <<<"${B_SHIFTS:-${shifts[*]}}"
 [ ${#b_shifts[@]} -eq ${#shifts[@]} ] || { echo "B_SHIFTS needs one offset per SHIFTS offset" >&2; exit 2; }
@@ -53,14 +51,25 @@ medians=()
 for i in "${!shifts[@]}"; do
     sa=${shifts[$i]} sb=${b_shifts[$i]}
     echo "== layout $((i + 1)) of ${#shifts[@]}: $a at +$sa, $b at +$sb"
-    # paired.sh builds first: with the shift of the last build, that is a no-op.
-    if ! out=$(BENCH_TEXT_SHIFT=$last benches/paired.sh "$a@$work/$sa" "$b@$work/$sb" "$rounds" "$scenario" -- "$@" 2>&1); then
-        echo "$out" >&2
-        exit 1
+    if [ "$scenario" = hello ] || [ "$scenario" = chat ]; then
+        [ "$sa" = "$sb" ] || { echo "$scenario alternates both servers in one driver: B_SHIFTS must equal SHIFTS" >&2; exit 2; }
+        if ! out=$("$target/bench-driver" --bin-dir "$work/$sa" --servers "$a,$b" --scenarios "$scenario" \
+            --rounds "$rounds" "${extra[@]}" 2>&1); then
+            echo "$out" >&2
+            exit 1
+        fi
+        line=$(echo "$out" | grep "req per CPU-s, $a/$b round by round:")
+        echo "$line"
+    else
+        # paired.sh builds first: with the shift of the last build, a no-op.
+        if ! out=$(BENCH_TEXT_SHIFT=$last benches/paired.sh "$a@$work/$sa" "$b@$work/$sb" "$rounds" "$scenario" -- "${extra[@]}" 2>&1); then
+            echo "$out" >&2
+            exit 1
+        fi
+        echo "$out" | grep -Ev '^ *(Compiling|Finished) '
+        line=$(echo "$out" | grep 'round by round:')
     fi
-    echo "$out" | grep -Ev '^ *(Compiling|Finished) '
-    line=$(echo "$out" | grep 'round by round:')
-    medians+=("$(echo "$line" | sed 's/.*-> median //')")
+    medians+=("$(echo "$line" | sed 's/.*median //; s/[*]//g')")
     list=$(echo "$line" | sed 's/.*\[\(.*\)\].*/\1/')
     IFS=', ' read -r -a r <<<"$list"
     all+=("${r[@]}")

@@ -18,16 +18,8 @@
 # the result. The logs are left in a temporary directory (printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
-a=$1 b=$2
-shift 2
-rounds=6
-scenario=slow-sustained
-if [ $# -gt 0 ] && [ "$1" != "--" ]; then rounds=$1; shift; fi
-if [ $# -gt 0 ] && [ "$1" != "--" ]; then scenario=$1; shift; fi
-[ "${1:-}" = "--" ] && shift
-extra=("$@")
-if [ "$scenario" = slow-sustained ] && [ ${#extra[@]} -eq 0 ]; then extra=(--sustained 20); fi
+. benches/pair-args.sh
+pair_args 2,18 "$@"
 
 cargo build --release -p frontdesk-benches --bins
 target=${CARGO_TARGET_DIR:-target}/release
