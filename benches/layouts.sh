@@ -22,7 +22,9 @@
 #
 # `hello` and `chat` are measured the way run.sh measures them: both servers
 # in one driver, loaded in alternated slices (two drivers at once saturate the
-# two cores and give rounds of 0.76-1.19); B_SHIFTS must then equal SHIFTS.
+# two cores and give rounds of 0.76-1.19); so is any scenario with
+# MODE=alternated (each round runs the servers in turn, as run.sh does for the
+# 5,000-connection scenarios). B_SHIFTS must then equal SHIFTS.
 #
 # Prints each layout's rounds and median, then the median of every round and
 # the median of the layouts' medians. Builds are kept in a temporary directory
@@ -31,7 +33,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/pair-args.sh
-pair_args 2,31 "$@"
+pair_args 2,32 "$@"
+raise_nofile
 read -r -a shifts <<<"${SHIFTS:-0 1040 2080 3120}"
 read -r -a b_shifts <<<"${B_SHIFTS:-${shifts[*]}}"
 [ ${#b_shifts[@]} -eq ${#shifts[@]} ] || { echo "B_SHIFTS needs one offset per SHIFTS offset" >&2; exit 2; }
@@ -51,8 +54,8 @@ medians=()
 for i in "${!shifts[@]}"; do
     sa=${shifts[$i]} sb=${b_shifts[$i]}
     echo "== layout $((i + 1)) of ${#shifts[@]}: $a at +$sa, $b at +$sb"
-    if [ "$scenario" = hello ] || [ "$scenario" = chat ]; then
-        [ "$sa" = "$sb" ] || { echo "$scenario alternates both servers in one driver: B_SHIFTS must equal SHIFTS" >&2; exit 2; }
+    if [ "$scenario" = hello ] || [ "$scenario" = chat ] || [ "${MODE:-}" = alternated ]; then
+        [ "$sa" = "$sb" ] || { echo "one driver alternates both servers: B_SHIFTS must equal SHIFTS" >&2; exit 2; }
         if ! out=$("$target/bench-driver" --bin-dir "$work/$sa" --servers "$a,$b" --scenarios "$scenario" \
             --rounds "$rounds" "${extra[@]}" 2>&1); then
             echo "$out" >&2

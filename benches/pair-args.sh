@@ -18,3 +18,15 @@ pair_args() {
     extra=("$@")
     if [ "$scenario" = slow-sustained ] && [ ${#extra[@]} -eq 0 ]; then extra=(--sustained 20); fi
 }
+
+# Raises the open-file limit to 20,000 (or the hard limit, if lower): each
+# driver and each server holds 5,000 connections in the large scenarios.
+raise_nofile() {
+    local hard
+    hard=$(ulimit -Hn)
+    if [ "$hard" = unlimited ] || [ "$hard" -ge 20000 ]; then
+        ulimit -n 20000
+    else
+        ulimit -n "$hard"
+    fi
+}

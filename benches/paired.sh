@@ -25,12 +25,7 @@ cargo build --release -p frontdesk-benches --bins
 target=${CARGO_TARGET_DIR:-target}/release
 driver=$target/bench-driver
 # Each driver and each server holds 5,000 connections (a limit per process).
-hard=$(ulimit -Hn)
-if [ "$hard" = unlimited ] || [ "$hard" -ge 20000 ]; then
-    ulimit -n 20000
-else
-    ulimit -n "$hard"
-fi
+raise_nofile
 
 logs=$(mktemp -d)
 pids=()

@@ -5,7 +5,7 @@
 //! and how branches alias in the predictor. On this machine two builds of the
 //! same raw hyper source, whose only difference is the order of unrelated
 //! code, differ by 3–4 % in requests per CPU-second (`RESULTS.md`), which is as
-//! large as the differences being measured. [`text_shift!`] lets a build move
+//! large as the differences being measured. [`text_shift!`](crate::text_shift) lets a build move
 //! all the code linked after the binary's own by a chosen number of bytes, so
 //! that `benches/layouts.sh` can measure each server at several layouts and
 //! report what holds across them rather than one layout's luck.
