@@ -10,8 +10,13 @@
 //! that `benches/layouts.sh` can measure each server at several layouts and
 //! report what holds across them rather than one layout's luck.
 
-/// The number of bytes in `BENCH_TEXT_SHIFT` (decimal digits; anything else
-/// or nothing is 0), read at compile time.
+/// The number of bytes in `BENCH_TEXT_SHIFT` (decimal digits; unset or empty
+/// is 0), read at compile time.
+///
+/// # Panics
+/// On anything but decimal digits: evaluated in a constant, as
+/// [`text_shift!`](crate::text_shift) does, that fails the build, so that a
+/// mistyped offset never measures an unshifted build under its name.
 #[must_use]
 pub const fn shift(value: Option<&str>) -> usize {
     let Some(text) = value else {
@@ -22,9 +27,10 @@ pub const fn shift(value: Option<&str>) -> usize {
     let mut i = 0;
     while i < bytes.len() {
         let digit = bytes[i];
-        if !digit.is_ascii_digit() {
-            return 0;
-        }
+        assert!(
+            digit.is_ascii_digit(),
+            "BENCH_TEXT_SHIFT must be a number of bytes in decimal digits"
+        );
         n = n * 10 + (digit - b'0') as usize;
         i += 1;
     }
@@ -54,11 +60,21 @@ mod tests {
     use super::shift;
 
     #[test]
-    fn a_shift_is_read_from_digits_only() {
+    fn a_shift_is_read_from_decimal_digits() {
         assert_eq!(shift(None), 0);
         assert_eq!(shift(Some("")), 0);
         assert_eq!(shift(Some("1040")), 1040);
-        assert_eq!(shift(Some("12x")), 0);
-        assert_eq!(shift(Some("-16")), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "BENCH_TEXT_SHIFT must be a number of bytes")]
+    fn a_mistyped_shift_is_refused() {
+        let _ = shift(Some("1O40"));
+    }
+
+    #[test]
+    #[should_panic(expected = "BENCH_TEXT_SHIFT must be a number of bytes")]
+    fn a_negative_shift_is_refused() {
+        let _ = shift(Some("-16"));
     }
 }
