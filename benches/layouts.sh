@@ -49,6 +49,8 @@ for s in $(printf '%s\n' "${shifts[@]}" "${b_shifts[@]}" | sort -un); do
     last=$s
 done
 
+# The median of the numbers given, to three decimals.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {printf "%.3f\n", NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 all=()
 medians=()
 for i in "${!shifts[@]}"; do
@@ -72,13 +74,12 @@ for i in "${!shifts[@]}"; do
         echo "$out" | grep -Ev '^ *(Compiling|Finished) '
         line=$(echo "$out" | grep 'round by round:')
     fi
-    medians+=("$(echo "$line" | sed 's/.*median //; s/[*]//g')")
     list=$(echo "$line" | sed 's/.*\[\(.*\)\].*/\1/')
     IFS=', ' read -r -a r <<<"$list"
+    medians+=("$(median "${r[@]}")")
     all+=("${r[@]}")
 done
 
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {printf "%.3f\n", NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 echo "== $a / $b across ${#shifts[@]} layouts (SHIFTS: ${shifts[*]}; B_SHIFTS: ${b_shifts[*]})"
 echo "layout medians: ${medians[*]} -> median $(median "${medians[@]}")"
 echo "all ${#all[@]} rounds: median $(median "${all[@]}")"

@@ -24,7 +24,6 @@ pair_args 2,18 "$@"
 cargo build --release -p frontdesk-benches --bins
 target=${CARGO_TARGET_DIR:-target}/release
 driver=$target/bench-driver
-# Each driver and each server holds 5,000 connections (a limit per process).
 raise_nofile
 
 logs=$(mktemp -d)
